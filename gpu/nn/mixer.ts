@@ -3,6 +3,7 @@
 // [B, T, d_model] to [B, T, d_model] in a parallel (training) form, and offers a step form (one token,
 // carried state) that must agree with it.
 
+import { resolveParams, type OptionSpec } from '../../shared/graph/catalogue.js';
 import type { Engine } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import type { ParamSpec, ParamView } from './module.js';
@@ -16,16 +17,7 @@ export interface MixerOutput {
   state?: MixerState;
 }
 
-/** Describes one option of a mixer (shown in the node inspector, validated before compiling). */
-export interface OptionSpec {
-  name: string;
-  type: 'int' | 'float' | 'bool' | 'enum';
-  default: number | boolean | string;
-  min?: number;
-  max?: number;
-  choices?: string[];
-  help: string;
-}
+export type { OptionSpec };
 
 export type MixerOptions = Record<string, number | boolean | string>;
 
@@ -74,26 +66,10 @@ export function registeredMixers(): MixerFactory[] {
 
 /** Fills defaults and checks ranges; errors name the mixer and the option. */
 export function resolveOptions(factory: MixerFactory, given: MixerOptions, where = factory.kind): MixerOptions {
-  const resolved: MixerOptions = {};
-  for (const spec of factory.options) {
-    const value = given[spec.name] ?? spec.default;
-    const fail = (why: string) => {
-      throw new RangeError(`${where}: option "${spec.name}" ${why} (got ${JSON.stringify(value)})`);
-    };
-    if (spec.type === 'int' && !Number.isInteger(value)) fail('must be an integer');
-    if (spec.type === 'float' && typeof value !== 'number') fail('must be a number');
-    if (spec.type === 'bool' && typeof value !== 'boolean') fail('must be true or false');
-    if (spec.type === 'enum' && !spec.choices?.includes(String(value))) fail(`must be one of ${spec.choices?.join(', ')}`);
-    if (typeof value === 'number') {
-      if (spec.min !== undefined && value < spec.min) fail(`must be at least ${spec.min}`);
-      if (spec.max !== undefined && value > spec.max) fail(`must be at most ${spec.max}`);
-    }
-    resolved[spec.name] = value;
+  const { values, problems } = resolveParams(factory.options, given);
+  if (problems.length) {
+    const first = problems[0];
+    throw new RangeError(`${where}: option "${first.field}" ${first.message}`);
   }
-  for (const name of Object.keys(given)) {
-    if (!factory.options.some((o) => o.name === name)) {
-      throw new RangeError(`${where}: unknown option "${name}" for ${factory.kind}`);
-    }
-  }
-  return resolved;
+  return values;
 }
