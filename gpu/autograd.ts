@@ -32,7 +32,7 @@ export function backward(loss: Tensor, seed?: Tensor): void {
   if (!seed && loss.size !== 1) {
     throw new Error(`backward: ${loss.describe()} is not a scalar; pass the upstream gradient`);
   }
-  const order = topologicalOrder(loss);
+  const order = tapeOrder(loss);
   const grads = new Map<Tensor, Tensor>();
   engine.noGrad(() => {
     grads.set(loss, seed ?? engine.fromArray([1], loss.shape));
@@ -56,7 +56,8 @@ export function backward(loss: Tensor, seed?: Tensor): void {
   });
 }
 
-function topologicalOrder(root: Tensor): Tensor[] {
+/** The tensors reachable from `root` through the tape, inputs before the ops that use them. */
+export function tapeOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative DFS: deep recurrent graphs would overflow the JS stack with recursion.

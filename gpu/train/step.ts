@@ -112,8 +112,8 @@ export class StepExecutor {
       this.inputs = this.engine.keep(this.engine.empty(shape, 'i32'));
       this.targets = this.engine.keep(this.engine.empty(shape, 'i32'));
     }
-    this.engine.write(this.inputs, batch.inputs);
-    this.engine.write(this.targets, batch.targets);
+    this.engine.write(this.inputs!, batch.inputs);
+    this.engine.write(this.targets!, batch.targets);
   }
 
   destroy(): void {
