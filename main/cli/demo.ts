@@ -7,7 +7,7 @@ import { createParams } from '../../gpu/nn/module.js';
 import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../gpu/nn/tiny.js';
 import { StepExecutor, type StepMetrics } from '../../gpu/train/step.js';
 import { createNodeEngine } from '../host/node-gpu.js';
-import { byteWindows } from './byte-windows.js';
+import { seededWindows } from '../host/windows.js';
 import { lossChart } from './loss-chart.js';
 
 const TEXT = fileURLToPath(new URL('../../assets/text/lighthouse.txt', import.meta.url));
@@ -44,11 +44,11 @@ export async function runDemo(options: DemoOptions = DEMO_DEFAULTS): Promise<Ste
       optimizer: { lr: options.lr, weightDecay: 0.01, noDecay: new Set(specs.filter((s) => s.noDecay).map((s) => s.name)) },
       schedule: { kind: 'cosine', warmupSteps: Math.min(20, options.steps), totalSteps: options.steps, minRatio: 0.1 },
     });
-    const next = byteWindows(text, options.batch, options.seqLen, options.seed);
+    const windows = seededWindows(text, options, options.seed);
     const pending: Promise<StepMetrics>[] = [];
     const started = performance.now();
     for (let step = 0; step < options.steps; step++) {
-      const metrics = trainer.run(next());
+      const metrics = trainer.run(windows.next());
       pending.push(metrics);
       if (step % 25 === 0 || step === options.steps - 1) {
         const m = await metrics;
