@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createParams, initialValues } from '../../gpu/nn/module.js';
 import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../gpu/nn/tiny.js';
 import { StepExecutor } from '../../gpu/train/step.js';
-import { byteWindows } from '../../main/cli/byte-windows.js';
+import { seededWindows } from '../../main/host/windows.js';
 import { useEngine } from '../helpers/gpu.js';
 
 const engine = useEngine();
@@ -19,9 +19,9 @@ describe('the tiny byte-level model', () => {
       optimizer: { lr: 1e-2, weightDecay: 0.01, noDecay: new Set(specs.filter((s) => s.noDecay).map((s) => s.name)) },
       schedule: { kind: 'cosine', warmupSteps: 10, totalSteps: 150, minRatio: 0.1 },
     });
-    const next = byteWindows(text, 8, 32, 7);
+    const windows = seededWindows(text, { batch: 8, seqLen: 32 }, 7);
     const runs = [];
-    for (let i = 0; i < 150; i++) runs.push(trainer.run(next()));
+    for (let i = 0; i < 150; i++) runs.push(trainer.run(windows.next()));
     const metrics = await Promise.all(runs);
     const first = metrics[0].loss;
     const last = metrics.slice(-10).reduce((s, m) => s + m.loss, 0) / 10;
