@@ -1,0 +1,262 @@
+// WGSL generators of the fused sequential RNN kernels (FlashRNN's persistent-kernel idea on WebGPU):
+// one workgroup per (head, batch row) owns one recurrence and loops over all T steps inside a single
+// dispatch; only workgroupBarrier synchronizes, so no grid-wide sync is needed. The head's recurrent
+// block R [NR, D, D] is copied once into workgroup memory when it fits (else it is read from the
+// storage buffer, through the caches). One step is: a matrix-vector product R h (one row per
+// invocation), a barrier, the pointwise cell update (one unit per invocation), a barrier.
+//
+// The backward kernel runs BPTT in reverse time the same way: pointwise cell VJP, barrier, the
+// transposed product R^T d(raw) (one column per invocation), barrier. It writes the raw-gate gradients
+// per step; the gradient of R is reduced from them afterwards (weight-grad.ts), deterministically.
+
+import { ACTIVATIONS_WGSL } from './activations.js';
+import type { FusedCell } from './cells.js';
+
+export interface FusedKernelConfig {
+  cell: FusedCell;
+  /** Head size. */
+  D: number;
+  workgroupSize: number;
+  /** Keep R in workgroup memory (true) or read it from the storage buffer (false). */
+  cacheWeights: boolean;
+  /** Forward only: record the states and raw gates of every step for the backward pass. */
+  saveTape: boolean;
+}
+
+/** Raw gates that take the recurrent product but not the input projection (GRU's g). */
+export function extraRecurrentGates(cell: FusedCell): number[] {
+  return cell.recurrentGates.filter((g) => !cell.inputGates.includes(g));
+}
+
+/** Floats of workgroup memory a kernel needs besides R (shared h or gradient vectors). */
+export function sharedFloats(cell: FusedCell, D: number): number {
+  return 2 * cell.recurrentGates.length * D + D;
+}
+
+function header(c: FusedKernelConfig): string {
+  const { cell, D } = c;
+  return `
+const D = ${D}u;
+const NR = ${cell.recurrentGates.length}u;
+const NB = ${cell.gates.length}u;
+const NI = ${cell.inputGates.length}u;
+const S = ${cell.states.length}u;
+const K = ${cell.states.length + cell.gates.length}u; // tape entries per step: states, then raw gates
+const WG = ${c.workgroupSize}u;
+struct Params { T: u32, H: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+struct CellGrad { draw: array<f32, NB>, dsPrev: array<f32, S> }
+${ACTIVATIONS_WGSL}
+${cell.wgsl}`;
+}
+
+/** Forward: y [B, T, H·D], final state [B, S, H·D], optional tape [B, T, K, H·D]. */
+export function forwardKernel(c: FusedKernelConfig): string {
+  const { cell } = c;
+  const S = cell.states.length;
+  const raw = cell.gates
+    .map((_, g) => {
+      const terms = [`bias[${g}u * HD + col]`];
+      const gi = cell.inputGates.indexOf(g);
+      if (gi >= 0) terms.push(`gx[(bt * NI + ${gi}u) * HD + col]`);
+      const gr = cell.recurrentGates.indexOf(g);
+      if (gr >= 0) terms.push(`recShared[${gr}u * D + lid]`);
+      return `      raw[${g}] = ${terms.join(' + ')};`;
+    })
+    .join('\n');
+  const tape = c.saveTape
+    ? `      for (var q = 0u; q < S; q++) { tape[(bt * K + q) * HD + col] = s[q]; }
+      for (var g = 0u; g < NB; g++) { tape[(bt * K + S + g) * HD + col] = raw[g]; }`
+    : '';
+  return `${header(c)}
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> rw: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> s0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> sT: array<f32>;
+${c.saveTape ? '@group(0) @binding(7) var<storage, read_write> tape: array<f32>;' : ''}
+${c.cacheWeights ? 'var<workgroup> rCache: array<f32, NR * D * D>;' : ''}
+var<workgroup> hShared: array<f32, D>;
+var<workgroup> recShared: array<f32, NR * D>;
+
+// R[g, head, j, k] for row = g·D + j. Cached transposed ([k][row]) so that the invocations of one
+// step, which own consecutive rows, read consecutive words.
+fn weight(head: u32, row: u32, k: u32) -> f32 {
+  ${c.cacheWeights ? 'return rCache[k * NR * D + row];' : 'return rw[((row / D) * u.H + head) * D * D + (row % D) * D + k];'}
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let head = wid.x;
+  let b = wid.y;
+  let HD = u.H * D;
+  ${
+    c.cacheWeights
+      ? `for (var i = lid; i < NR * D * D; i += WG) {
+    let row = i / D;
+    rCache[(i % D) * NR * D + row] = rw[((row / D) * u.H + head) * D * D + (row % D) * D + i % D];
+  }`
+      : ''
+  }
+  // Invocation lid < D owns hidden unit lid of this head: its state lives in registers all along.
+  let owner = lid < D;
+  let col = head * D + min(lid, D - 1u);
+  var s: array<f32, ${S}>;
+  if (owner) {
+    for (var q = 0u; q < S; q++) { s[q] = s0[(b * S + q) * HD + col]; }
+    hShared[lid] = s[0];
+  }
+  workgroupBarrier();
+  for (var t = 0u; t < u.T; t++) {
+    for (var row = lid; row < NR * D; row += WG) {
+      var acc = 0.0;
+      for (var k = 0u; k < D; k++) { acc += weight(head, row, k) * hShared[k]; }
+      recShared[row] = acc;
+    }
+    workgroupBarrier();
+    if (owner) {
+      let bt = b * u.T + t;
+      var raw: array<f32, NB>;
+${raw}
+      s = cellStep(raw, s);
+      y[bt * HD + col] = s[0];
+      hShared[lid] = s[0];
+${tape}
+    }
+    workgroupBarrier();
+  }
+  if (owner) {
+    for (var q = 0u; q < S; q++) { sT[(b * S + q) * HD + col] = s[q]; }
+  }
+}`;
+}
+
+/**
+ * Backward: from dy [B, T, H·D] and the tape, writes dgx [B, T, NI, H·D] (the raw-gate gradients of
+ * the input-fed gates), the per-batch-row bias gradient [B, NB, H·D], and, for cells with
+ * recurrent-only gates, their raw-gate gradients dextra [B, T, NX, H·D].
+ */
+export function backwardKernel(c: FusedKernelConfig): string {
+  const { cell } = c;
+  const S = cell.states.length;
+  const NB = cell.gates.length;
+  const extras = extraRecurrentGates(cell);
+  const writes = [
+    ...cell.inputGates.map((g, gi) => `      dgx[(bt * NI + ${gi}u) * HD + col] = cg.draw[${g}];`),
+    ...cell.recurrentGates.map((g, gr) => `      drecShared[${gr}u * D + lid] = cg.draw[${g}];`),
+    ...extras.map((g, xi) => `      dextra[(bt * ${extras.length}u + ${xi}u) * HD + col] = cg.draw[${g}];`),
+  ].join('\n');
+  return `${header(c)}
+@group(0) @binding(1) var<storage, read> rw: array<f32>;
+@group(0) @binding(2) var<storage, read> s0: array<f32>;
+@group(0) @binding(3) var<storage, read> tape: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
+${extras.length ? '@group(0) @binding(7) var<storage, read_write> dextra: array<f32>;' : ''}
+${c.cacheWeights ? 'var<workgroup> rCache: array<f32, NR * D * D>;' : ''}
+var<workgroup> drecShared: array<f32, NR * D>;
+var<workgroup> partShared: array<f32, NR * D>;
+
+// R[g, head, j, k] for row = g·D + j, in its natural layout: the transposed product walks j with
+// consecutive invocations on consecutive k.
+fn weight(head: u32, row: u32, k: u32) -> f32 {
+  ${c.cacheWeights ? 'return rCache[row * D + k];' : 'return rw[((row / D) * u.H + head) * D * D + (row % D) * D + k];'}
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let head = wid.x;
+  let b = wid.y;
+  let HD = u.H * D;
+  ${
+    c.cacheWeights
+      ? `for (var i = lid; i < NR * D * D; i += WG) {
+    rCache[i] = rw[((i / (D * D)) * u.H + head) * D * D + i % (D * D)];
+  }`
+      : ''
+  }
+  let owner = lid < D;
+  let col = head * D + min(lid, D - 1u);
+  // ds: gradient w.r.t. the state after step t, from the steps after it (registers, per unit).
+  var ds: array<f32, ${S}>;
+  var dbAcc: array<f32, ${NB}>;
+  for (var step = 0u; step < u.T; step++) {
+    let t = u.T - 1u - step;
+    if (owner) {
+      let bt = b * u.T + t;
+      if (step > 0u) {
+        var dh = 0.0;
+        for (var g = 0u; g < NR; g++) { dh += partShared[g * D + lid]; }
+        ds[0] += dh;
+      }
+      ds[0] += dy[bt * HD + col];
+      var raw: array<f32, NB>;
+      var sn: array<f32, S>;
+      var sp: array<f32, S>;
+      for (var g = 0u; g < NB; g++) { raw[g] = tape[(bt * K + S + g) * HD + col]; }
+      for (var q = 0u; q < S; q++) {
+        sn[q] = tape[(bt * K + q) * HD + col];
+        if (t > 0u) { sp[q] = tape[((bt - 1u) * K + q) * HD + col]; } else { sp[q] = s0[(b * S + q) * HD + col]; }
+      }
+      let cg = cellVjp(raw, sp, sn, ds);
+      for (var g = 0u; g < NB; g++) { dbAcc[g] += cg.draw[g]; }
+${writes}
+      ds = cg.dsPrev;
+    }
+    workgroupBarrier();
+    // partShared[g·D + k] = Σ_j R[g, j, k] draw[g, j]; summed over g by unit k in the next step.
+    for (var i = lid; i < NR * D; i += WG) {
+      let g = i / D;
+      var acc = 0.0;
+      for (var j = 0u; j < D; j++) { acc += weight(head, g * D + j, i % D) * drecShared[g * D + j]; }
+      partShared[i] = acc;
+    }
+    workgroupBarrier();
+  }
+  if (owner) {
+    for (var g = 0u; g < NB; g++) { dbias[(b * NB + g) * HD + col] = dbAcc[g]; }
+  }
+}`;
+}
+
+/**
+ * dR partials: partial[c, dstStart + gc, head, j, k] = Σ_{rows r of chunk c} src[r, srcStart + gc,
+ * head·D + j] · h_{t−1}[r, head·D + k], with rows r = b·T + t and h_{t−1} read from the tape (or
+ * the initial state at t = 0). Summing the partials over c afterwards keeps the result deterministic.
+ */
+export function weightGradKernel(cell: FusedCell, D: number): string {
+  return `
+const D = ${D}u;
+const S = ${cell.states.length}u;
+const K = ${cell.states.length + cell.gates.length}u;
+const NR = ${cell.recurrentGates.length}u;
+struct Params { rows: u32, T: u32, H: u32, chunk: u32, total: u32, srcGates: u32, srcStart: u32, dstStart: u32, count: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> tape: array<f32>;
+@group(0) @binding(3) var<storage, read> s0: array<f32>;
+@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u.total) { return; }
+  let HD = u.H * D;
+  let k = i % D;
+  let j = (i / D) % D;
+  let head = (i / (D * D)) % u.H;
+  let gc = (i / (D * D * u.H)) % u.count;
+  let c = i / (D * D * u.H * u.count);
+  var acc = 0.0;
+  let stop = min(u.rows, (c + 1u) * u.chunk);
+  for (var r = c * u.chunk; r < stop; r++) {
+    let t = r % u.T;
+    var hPrev: f32;
+    if (t > 0u) { hPrev = tape[(r - 1u) * K * HD + head * D + k]; } else { hPrev = s0[(r / u.T) * S * HD + head * D + k]; }
+    acc += src[(r * u.srcGates + u.srcStart + gc) * HD + head * D + j] * hPrev;
+  }
+  partial[(((c * NR + u.dstStart + gc) * u.H + head) * D + j) * D + k] = acc;
+}`;
+}
