@@ -42,6 +42,8 @@ export class StepExecutor {
   private inputs: Tensor | null = null;
   private targets: Tensor | null = null;
   private inFlight: Promise<StepMetrics>[] = [];
+  /** Resolves when the previously requested step has been submitted (keeps steps in call order). */
+  private tail: Promise<void> = Promise.resolve();
   private readonly schedule: Schedule;
   private readonly peakLr: number;
   private readonly maxInFlight: number;
@@ -61,9 +63,19 @@ export class StepExecutor {
 
   /**
    * Records and submits one step. Resolves with its metrics once the GPU has finished it; awaiting is
-   * optional (the next call may be made at once), but at most `maxInFlight` steps are queued.
+   * optional (the next call may be made at once): calls are encoded strictly in call order, and at most
+   * `maxInFlight` steps are queued on the GPU.
    */
-  async run(batch: Batch): Promise<StepMetrics> {
+  run(batch: Batch): Promise<StepMetrics> {
+    const submitted = this.tail.then(() => this.submit(batch));
+    this.tail = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    return submitted.then((s) => s.metrics);
+  }
+
+  private async submit(batch: Batch): Promise<{ metrics: Promise<StepMetrics> }> {
     while (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
     const started = performance.now();
     const { engine } = this;
@@ -81,19 +93,14 @@ export class StepExecutor {
     });
     engine.flush();
     const encodeMs = performance.now() - started;
-    const metrics = Promise.all(pending).then(([loss, norm]) => ({
-      step,
-      loss: loss[0],
-      gradNorm: norm[0],
-      lr,
-      encodeMs,
-    }));
+    const metrics = Promise.all(pending).then(([loss, norm]) => ({ step, loss: loss[0], gradNorm: norm[0], lr, encodeMs }));
     this.inFlight.push(metrics);
-    return metrics;
+    return { metrics };
   }
 
   /** Waits for every submitted step. */
   async drain(): Promise<void> {
+    await this.tail;
     await Promise.all(this.inFlight);
     this.inFlight = [];
   }

@@ -32,6 +32,28 @@ describe('the tiny byte-level model', () => {
     trainer.destroy();
   });
 
+  it('steps requested without awaiting are applied in call order (identical to awaiting each step)', async () => {
+    const e = await engine();
+    const specs = tinyParamSpecs(config);
+    const losses = async (awaitEach: boolean) => {
+      const params = createParams(e, specs, 5);
+      const trainer = new StepExecutor(e, params, (p, x, y) => tinyLoss(config, p, x, y), { optimizer: { lr: 1e-2 } });
+      const windows = seededWindows(text, { batch: 2, seqLen: 16 }, 3);
+      const results: number[] = [];
+      const runs = [];
+      for (let i = 0; i < 8; i++) {
+        const run = trainer.run(windows.next());
+        if (awaitEach) results.push((await run).loss);
+        else runs.push(run);
+      }
+      if (!awaitEach) for (const m of await Promise.all(runs)) results.push(m.loss);
+      trainer.destroy();
+      for (const p of params.values()) p.release();
+      return results;
+    };
+    expect(await losses(false)).toEqual(await losses(true));
+  });
+
   it('the same seed gives the same initial parameters on the CPU and on the GPU', async () => {
     const e = await engine();
     const specs = tinyParamSpecs(config);

@@ -1,0 +1,155 @@
+// The run folder: `runs/<id>/` with run.json (config, seeds, versions, device), graph.json,
+// metrics.jsonl, config.json (HF-style) and checkpoints/step-N.safetensors (+ .optim.safetensors with the
+// optimizer moments and trainer state). A run folder is self-describing: copying it is enough to inspect,
+// resume or export it. Every file but the metrics log is written temp-then-rename; the log is appended
+// line by line and a torn last line (a killed process) is skipped when read.
+
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GraphDoc } from '../../../shared/graph/schema.js';
+import type { Checkpoint, MetricsRow, TrainerState } from '../../../gpu/train/trainer.js';
+import { writeFileAtomic } from '../atomic-file.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js';
+
+export interface RunInfo {
+  id: string;
+  created: string;
+  name: string;
+  /** What was trained on: a file path or a synthetic task with its parameters. */
+  data: Record<string, unknown>;
+  train: Record<string, unknown>;
+  seed: number;
+  versions: Record<string, string>;
+  device: Record<string, unknown>;
+  status: 'running' | 'completed' | 'target-reached' | 'stopped' | 'non-finite' | 'failed';
+  message?: string;
+}
+
+export class Run {
+  constructor(readonly dir: string) {}
+
+  get id(): string {
+    return this.dir.split(/[\\/]/).pop()!;
+  }
+
+  info(): RunInfo {
+    return readJson(join(this.dir, 'run.json')) as RunInfo;
+  }
+
+  graph(): GraphDoc {
+    return readJson(join(this.dir, 'graph.json')) as GraphDoc;
+  }
+
+  writeInfo(info: RunInfo): void {
+    writeFileAtomic(join(this.dir, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  }
+
+  updateInfo(change: Partial<RunInfo>): void {
+    this.writeInfo({ ...this.info(), ...change });
+  }
+
+  appendMetrics(row: MetricsRow): void {
+    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(row)}\n`);
+  }
+
+  /** All complete metric rows; a torn final line from a killed process is ignored. */
+  metrics(): MetricsRow[] {
+    const path = join(this.dir, 'metrics.jsonl');
+    if (!existsSync(path)) return [];
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const rows: MetricsRow[] = [];
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        rows.push(JSON.parse(line) as MetricsRow);
+      } catch {
+        if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: corrupted metrics line`);
+      }
+    });
+    return rows;
+  }
+
+  /** Writes the optimizer file first, then the model file: a model file's presence marks a complete checkpoint. */
+  saveCheckpoint(checkpoint: Checkpoint, metadata: Record<string, string> = {}): string {
+    const dir = join(this.dir, 'checkpoints');
+    mkdirSync(dir, { recursive: true });
+    const base = join(dir, `step-${String(checkpoint.step).padStart(7, '0')}`);
+    writeFileAtomic(`${base}.optim.safetensors`, encodeCheckpoint(checkpoint.optimizer, { trainer_state: JSON.stringify(checkpoint.state) }));
+    writeFileAtomic(`${base}.safetensors`, encodeCheckpoint(checkpoint.params, { format: 'pt', step: String(checkpoint.step), ...metadata }));
+    return `${base}.safetensors`;
+  }
+
+  checkpointSteps(): number[] {
+    const dir = join(this.dir, 'checkpoints');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((f) => /^step-(\d+)\.safetensors$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, `step-${m[1]}.optim.safetensors`)))
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  loadCheckpoint(step?: number): Checkpoint {
+    const steps = this.checkpointSteps();
+    const chosen = step ?? steps[steps.length - 1];
+    if (chosen === undefined || !steps.includes(chosen)) {
+      throw new Error(`run ${this.id}: no checkpoint${step !== undefined ? ` at step ${step}` : ''} (have: ${steps.join(', ') || 'none'})`);
+    }
+    const base = join(this.dir, 'checkpoints', `step-${String(chosen).padStart(7, '0')}`);
+    const model = decodeCheckpoint(readFileSync(`${base}.safetensors`), `${base}.safetensors`);
+    const optim = decodeCheckpoint(readFileSync(`${base}.optim.safetensors`), `${base}.optim.safetensors`);
+    const stateJson = optim.metadata.trainer_state;
+    if (!stateJson) throw new Error(`${base}.optim.safetensors: missing trainer_state metadata`);
+    return { step: chosen, params: model.tensors, optimizer: optim.tensors, state: JSON.parse(stateJson) as TrainerState };
+  }
+}
+
+export class RunStore {
+  constructor(readonly root: string) {}
+
+  create(info: Omit<RunInfo, 'id' | 'created' | 'status'>, graph: GraphDoc, hfConfig: Record<string, unknown>): Run {
+    mkdirSync(this.root, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+    let id = `${stamp}-${slug(info.name)}`;
+    for (let n = 2; existsSync(join(this.root, id)); n++) id = `${stamp}-${slug(info.name)}-${n}`;
+    const run = new Run(join(this.root, id));
+    mkdirSync(join(run.dir, 'checkpoints'), { recursive: true });
+    writeFileAtomic(join(run.dir, 'graph.json'), `${JSON.stringify(graph, null, 2)}\n`);
+    writeFileAtomic(join(run.dir, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
+    run.writeInfo({ ...info, id, created: new Date().toISOString(), status: 'running' });
+    return run;
+  }
+
+  /** Opens a run by id (under the root) or by folder path. */
+  open(idOrPath: string): Run {
+    const dir = existsSync(join(idOrPath, 'run.json')) ? idOrPath : join(this.root, idOrPath);
+    if (!existsSync(join(dir, 'run.json'))) throw new Error(`no run "${idOrPath}" (looked for ${join(dir, 'run.json')})`);
+    return new Run(dir);
+  }
+
+  list(): Run[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root)
+      .filter((name) => existsSync(join(this.root, name, 'run.json')) && statSync(join(this.root, name)).isDirectory())
+      .sort()
+      .map((name) => new Run(join(this.root, name)));
+  }
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: malformed JSON (${(error as Error).message})`);
+  }
+}
