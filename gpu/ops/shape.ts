@@ -1,7 +1,11 @@
 // Shape ops. `reshape` shares storage (no copy); the others move data with small gather kernels.
 
 import { record } from '../autograd.js';
+import { uniformBytes } from '../engine.js';
+import { linearGrid, linearMain } from '../grid.js';
+import { stridesOf } from '../cpu/tensor.js';
 import { formatShape, shapeSize, type Tensor } from '../tensor.js';
+import { normalizeAxis } from './checks.js';
 
 /** Same data, new shape; one dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -19,4 +23,163 @@ function resolveShape(x: Tensor, shape: readonly number[]): number[] {
     throw new RangeError(`reshape: cannot view ${x.describe()} as ${formatShape(shape)}`);
   }
   return resolved;
+}
+
+// ---------------------------------------------------------------- data-moving shape ops
+//
+// Both kernels copy raw 32-bit words, so they serve f32 and i32 tensors alike. Gradients only flow
+// through f32 tensors (i32 tensors never require gradients).
+
+const MAX_RANK = 8;
+
+const PERMUTE_KERNEL = `
+struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, dims: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+${linearMain()}
+  if (i >= u.n) { return; }
+  // Walk the output coordinates from the last axis; strides[d] is x's stride of output axis d.
+  var rest = i;
+  var source = 0u;
+  for (var d = i32(u.rank) - 1; d >= 0; d--) {
+    let dim = u.dims[d / 4][d % 4];
+    source += (rest % dim) * u.strides[d / 4][d % 4];
+    rest /= dim;
+  }
+  y[i] = x[source];
+}`;
+
+/** Axes reordered: output axis d is input axis dims[d] (as torch.permute). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  const rank = x.shape.length;
+  if (dims.length !== rank) {
+    throw new RangeError(`permute: dims [${dims.join(',')}] must list all ${rank} axes of ${x.describe()}`);
+  }
+  const axes = dims.map((d) => normalizeAxis('permute', x, d));
+  if (new Set(axes).size !== rank) {
+    throw new RangeError(`permute: dims [${dims.join(',')}] repeat an axis of ${x.describe()}`);
+  }
+  if (rank > MAX_RANK) throw new RangeError(`permute: rank of ${x.describe()} exceeds ${MAX_RANK}`);
+  const engine = x.engine;
+  const outShape = axes.map((a) => x.shape[a]);
+  const y = engine.empty(outShape, x.dtype);
+  const inStrides = stridesOf(x.shape);
+  const dimsField = new Array<number>(MAX_RANK).fill(1);
+  const stridesField = new Array<number>(MAX_RANK).fill(0);
+  axes.forEach((a, d) => {
+    dimsField[d] = outShape[d];
+    stridesField[d] = inStrides[a];
+  });
+  engine.dispatch(
+    { name: 'permute', wgsl: PERMUTE_KERNEL },
+    {
+      bindings: [x, y],
+      uniforms: uniformBytes([y.size, rank, 0, 0, ...dimsField, ...stridesField]),
+      workgroups: linearGrid(y.size),
+    },
+  );
+  const inverse = new Array<number>(rank);
+  axes.forEach((a, d) => (inverse[a] = d));
+  return record(y, 'permute', [x], (g) => [permute(g, inverse)]);
+}
+
+/** Swaps two axes (negative axes count from the end). */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normalizeAxis('transpose', x, dim0);
+  const b = normalizeAxis('transpose', x, dim1);
+  const dims = x.shape.map((_, d) => (d === a ? b : d === b ? a : d));
+  return permute(x, dims);
+}
+
+// Copies along one axis, with both tensors viewed as [outer, len, inner]. The kernel walks `span`
+// positions p of the output axis starting at outStart, and reads input position p − shift, writing
+// zero where that falls outside the input (the zero padding of slice's backward).
+const WINDOW_KERNEL = `
+struct Params { n: u32, span: u32, inner: u32, inLen: u32, outLen: u32, outStart: u32, shift: i32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+${linearMain()}
+  if (i >= u.n) { return; }
+  let e = i % u.inner;
+  let p = u.outStart + (i / u.inner) % u.span;
+  let o = i / (u.inner * u.span);
+  let source = i32(p) - u.shift;
+  var word = 0u;
+  if (source >= 0 && source < i32(u.inLen)) { word = x[(o * u.inLen + u32(source)) * u.inner + e]; }
+  y[(o * u.outLen + p) * u.inner + e] = word;
+}`;
+
+interface Window {
+  axis: number;
+  outStart: number;
+  span: number;
+  shift: number;
+}
+
+function copyWindow(x: Tensor, y: Tensor, { axis, outStart, span, shift }: Window): void {
+  const outer = shapeSize(y.shape.slice(0, axis));
+  const inner = shapeSize(y.shape.slice(axis + 1));
+  const n = outer * span * inner;
+  y.engine.dispatch(
+    { name: 'copyWindow', wgsl: WINDOW_KERNEL },
+    {
+      bindings: [x, y],
+      uniforms: uniformBytes([n, span, inner, x.shape[axis], y.shape[axis], outStart, shift]),
+      workgroups: linearGrid(n),
+    },
+  );
+}
+
+/** Elements start ≤ i < end along `axis` (a copy; 0 ≤ start ≤ end ≤ size of the axis). */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const a = normalizeAxis('slice', x, axis);
+  const size = x.shape[a];
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > size) {
+    throw new RangeError(
+      `slice: range [${start}, ${end}) is not within axis ${axis} (size ${size}) of ${x.describe()}`,
+    );
+  }
+  const outShape = x.shape.map((d, k) => (k === a ? end - start : d));
+  const y = x.engine.empty(outShape, x.dtype);
+  copyWindow(x, y, { axis: a, outStart: 0, span: end - start, shift: -start });
+  return record(y, 'slice', [x], (g) => {
+    // The adjoint pads g with zeros back to x's shape.
+    const dx = x.engine.empty(x.shape);
+    copyWindow(g, dx, { axis: a, outStart: 0, span: size, shift: start });
+    return [dx];
+  });
+}
+
+/** Joins tensors of one dtype along `axis`; all other axes must agree. */
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new RangeError('concat: needs at least one tensor');
+  const first = xs[0];
+  const a = normalizeAxis('concat', first, axis);
+  const list = xs.map((t) => t.describe()).join(', ');
+  for (const t of xs) {
+    const compatible =
+      t.shape.length === first.shape.length && t.shape.every((d, k) => k === a || d === first.shape[k]);
+    if (!compatible) throw new RangeError(`concat: shapes ${list} do not agree outside axis ${axis}`);
+    if (t.dtype !== first.dtype) throw new TypeError(`concat: dtypes of ${list} differ`);
+    if (t.engine !== first.engine) throw new Error('concat: inputs live on different GPU devices');
+  }
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of xs) {
+    offsets.push(total);
+    total += t.shape[a];
+  }
+  const outShape = first.shape.map((d, k) => (k === a ? total : d));
+  const y = first.engine.empty(outShape, first.dtype);
+  xs.forEach((t, k) => copyWindow(t, y, { axis: a, outStart: offsets[k], span: t.shape[a], shift: offsets[k] }));
+  return record(y, 'concat', [...xs], (g) =>
+    xs.map((t, k) => {
+      if (!t.requiresGrad) return null;
+      const dx = t.engine.empty(t.shape);
+      copyWindow(g, dx, { axis: a, outStart: 0, span: t.shape[a], shift: -offsets[k] });
+      return dx;
+    }),
+  );
 }
