@@ -54,6 +54,7 @@ function languageModel(name: string, description: string, layers: Layer[], repea
 
 // Small defaults (d_model 64): templates are starting points a user scales up in the inspector.
 export const TEMPLATES: Record<string, GraphDoc> = {
+  'short-conv': languageModel('Short-convolution LM', 'Local mixing only: a depthwise causal convolution over the last 4 tokens and a SwiGLU MLP per block (the tiny model as a graph).', [{ mixer: 'shortconv' }], 2),
   lstm: languageModel('LSTM LM', 'Classic LSTM language model (fused sequential kernel).', [{ mixer: 'lstm', mlp: false }], 2),
   gru: languageModel('GRU LM', 'GRU language model (fused sequential kernel).', [{ mixer: 'gru', mlp: false }], 2),
   mingru: languageModel('minGRU LM', 'minGRU (Were RNNs All We Needed?): gates from the input only, log-space parallel scan.', [{ mixer: 'mingru' }], 2),

@@ -40,7 +40,7 @@ export interface Mixer {
 export interface MixerFactory {
   kind: string;
   title: string;
-  family: 'linear-diagonal' | 'linear-matrix' | 'delta-rule' | 'attention' | 'nonlinear-rnn';
+  family: 'linear-diagonal' | 'linear-matrix' | 'delta-rule' | 'attention' | 'nonlinear-rnn' | 'convolution';
   description: string;
   options: OptionSpec[];
   /** Validates options (throwing errors that name the option) and builds the mixer. */

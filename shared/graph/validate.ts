@@ -48,8 +48,10 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
   const blockOrders = new Map<string, ResolvedNode[]>();
   const blockWidths = new Map<string, number>();
 
+  const attempted = new Set<string>();
   const resolveBlock = (name: string, width: number, where: string): number | null => {
     const block = doc.blocks?.[name];
+    if (block) attempted.add(name);
     if (!block) {
       errors.push(new GraphError(`block "${name}" does not exist (known: ${Object.keys(doc.blocks ?? {}).join(', ') || 'none'})`, where, 'block'));
       return null;
@@ -175,6 +177,11 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
   };
 
   const top = resolveContainer({ nodes: doc.nodes, edges: doc.edges }, '', 'top', doc.model.d_model);
+  // Blocks the top level never reached (it failed first, or nothing repeats them) are still checked, so
+  // every problem is reported at once; they are assumed to take the model width.
+  for (const name of Object.keys(doc.blocks ?? {})) {
+    if (!attempted.has(name)) resolveBlock(name, doc.model.d_model, `block:${name}`);
+  }
   if (!top) return { errors, warnings, graph: null };
   const heads = top.order.filter((r) => r.spec.kind === 'lm_head');
   if (heads.length !== 1) {
@@ -194,8 +201,9 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
       warnings.push(new GraphError('does not contribute to the output', r.node.id));
     }
   }
+  const used = new Set(top.order.filter((r) => r.spec.kind === 'repeat').map((r) => String(r.params.block)));
   for (const name of Object.keys(doc.blocks ?? {})) {
-    if (!blockOrders.has(name)) warnings.push(new GraphError(`block "${name}" is never used`, `block:${name}`));
+    if (!used.has(name)) warnings.push(new GraphError(`block "${name}" is never used`, `block:${name}`));
   }
   if (errors.length) return { errors, warnings, graph: null };
   return { errors, warnings, graph: { doc, order: top.order, blocks: blockOrders, output } };

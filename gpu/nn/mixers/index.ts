@@ -4,3 +4,4 @@ import './linear-matrix/index.js';
 import './delta-rule/index.js';
 import './attention/index.js';
 import './nonlinear-rnn/index.js';
+import './shortconv.js';

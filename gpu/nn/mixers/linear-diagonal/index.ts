@@ -1,2 +1,2 @@
-// Registers the linear-diagonal mixers (each file calls registerMixer on import).
-export {};
+// Registers the linear-diagonal (class A) mixers: each file calls registerMixer on import.
+import './min-rnn.js';
