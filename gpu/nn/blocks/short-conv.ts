@@ -19,7 +19,12 @@ function checkState(op: string, x: Tensor, weight: Tensor, state: Tensor | undef
  * y[b,t,c] = bias[c] + Σ_j weight[c,j] x[b, t−K+1+j, c] over x: [B, T, C], with the inputs before t = 0
  * taken from `state` (zeros without one). Returns the last K−1 inputs as the new state.
  */
-export function shortConv(x: Tensor, weight: Tensor, bias: Tensor | null, state?: Tensor): { y: Tensor; state: Tensor } {
+export function shortConv(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  state?: Tensor,
+): { y: Tensor; state: Tensor } {
   checkState('shortConv', x, weight, state);
   const [B, T, C] = x.shape;
   const K = weight.shape[1];
@@ -32,7 +37,12 @@ export function shortConv(x: Tensor, weight: Tensor, bias: Tensor | null, state?
 }
 
 /** One token x: [B, C] with the carried state [B, K−1, C] → y: [B, C] and the next state. */
-export function shortConvStep(x: Tensor, weight: Tensor, bias: Tensor | null, state: Tensor): { y: Tensor; state: Tensor } {
+export function shortConvStep(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  state: Tensor,
+): { y: Tensor; state: Tensor } {
   const [B, C] = x.shape;
   const token = reshape(x, [B, 1, C]);
   const { y, state: next } = shortConv(token, weight, bias, state);

@@ -93,7 +93,12 @@ export function uniformSamples(shape: readonly number[], seed: number): Float64A
  * eigenvalues") are defined in the literature for Mamba's diagonal transition (2·exp(dt·A) − 1) and for
  * the delta rule; for the other class-A families asking for them is an error rather than a silent no-op.
  */
-export function rejectNegativeEigenvalues(kind: string, title: string, options: MixerOptions, why: string): MixerOptions {
+export function rejectNegativeEigenvalues(
+  kind: string,
+  title: string,
+  options: MixerOptions,
+  why: string,
+): MixerOptions {
   if (options.negative_eigenvalues !== undefined) {
     if (options.negative_eigenvalues === false) {
       const { negative_eigenvalues: _, ...rest } = options;
@@ -108,7 +113,9 @@ export function rejectNegativeEigenvalues(kind: string, title: string, options: 
 export function scaledWidth(kind: string, option: string, dModel: number, factor: number): number {
   const width = dModel * factor;
   if (!Number.isInteger(width) || width < 1) {
-    throw new RangeError(`${kind}: option "${option}" ${factor} times d_model ${dModel} must be a positive integer width`);
+    throw new RangeError(
+      `${kind}: option "${option}" ${factor} times d_model ${dModel} must be a positive integer width`,
+    );
   }
   return width;
 }

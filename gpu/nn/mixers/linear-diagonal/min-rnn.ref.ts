@@ -1,7 +1,17 @@
 // float64 references of minGRU and minLSTM: the linear-space recurrence of the paper, token by token.
 
 import { cpuTensor, type CpuTensor } from '../../../cpu/tensor.js';
-import { matvec, param, row, setRow, sigmoid, stackRows, stateRow, type RefParams, type RefState } from './ref-utils.js';
+import {
+  matvec,
+  param,
+  row,
+  setRow,
+  sigmoid,
+  stackRows,
+  stateRow,
+  type RefParams,
+  type RefState,
+} from './ref-utils.js';
 
 const g = (x: number) => (x >= 0 ? x + 0.5 : sigmoid(x));
 

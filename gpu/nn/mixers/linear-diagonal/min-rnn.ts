@@ -120,7 +120,9 @@ function minRnnMixer(v: Variant, dModel: number, options: MixerOptions): Mixer {
       const { logA, logB } = v.gates.logSpace(project(p, x));
       // States are positive; max(h, 1e-30) keeps log finite for a zero initial state (its weight in the
       // first step is then e^-69 ≈ 1e-30, far below f32 resolution of the other term).
-      const logH0 = initialState ? log(fusedMap('clamp_tiny', [initialState.h], 'max(a, 1e-30)', ['select(0.0, dy, a > 1e-30)'])) : undefined;
+      const logH0 = initialState
+        ? log(fusedMap('clamp_tiny', [initialState.h], 'max(a, 1e-30)', ['select(0.0, dy, a > 1e-30)']))
+        : undefined;
       const scan = logLinearScan(logA, logB, logH0);
       const y = output(p, exp(scan.h));
       return returnState ? { y, state: { h: exp(scan.last) } } : { y };
