@@ -12,6 +12,12 @@ export interface BenchRow {
   /** Median milliseconds per iteration on the GPU. */
   ms: number;
   tflops?: number;
+  /** Achieved bandwidth for memory-bound rows (minBytes / ms). */
+  gbPerSec?: number;
+  /** Relative error of the correctness check run before timing. */
+  checkError?: number;
+  /** How the time was taken ('gpu-timestamps' or 'host'), iterations per sample. */
+  clock?: string;
   tokensPerSec?: number;
   /** Pool high-water mark during the measured region. */
   peakBytes?: number;

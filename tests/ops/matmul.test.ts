@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { backward } from '../../gpu/autograd.js';
+import { randn, toFloat32, type CpuTensor } from '../../gpu/cpu/tensor.js';
+import { linear, matmul, LARGE_TILE, SMALL_TILE, type MatmulOptions, type TileConfig } from '../../gpu/ops/matmul.js';
+import { linearGradRef, linearRef, matmulGradRef, matmulRef } from '../../gpu/ops/matmul.ref.js';
+import { checkGradients } from '../helpers/finite-diff.js';
+import { expectGpuClose, upload, useEngine } from '../helpers/gpu.js';
+
+const engine = useEngine();
+
+const freshSeed = () => Math.floor(Math.random() * 1e9);
+const stored = (rows: number, cols: number, trans: boolean) => (trans ? [cols, rows] : [rows, cols]);
+
+/** A tile small enough that tiny shapes span several tiles and K slices, edges included. */
+const MINI_TILE: TileConfig = { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 };
+
+/**
+ * Compares forward and both gradients with the float64 reference on fresh inputs, after checking
+ * the reference's gradients by finite differences.
+ */
+async function checkMatmul(aShape: number[], bShape: number[], options: MatmulOptions, label: string) {
+  const e = await engine();
+  const seed = freshSeed();
+  const a = toFloat32(randn(aShape, seed));
+  const b = toFloat32(randn(bShape, seed + 1));
+  const flags = { transA: options.transA, transB: options.transB };
+  const y = matmulRef(a, b, flags);
+  const g = toFloat32(randn(y.shape, seed + 2));
+  const [ga, gb] = matmulGradRef(a, b, g, flags);
+  checkGradients(([p, q]) => matmulRef(p, q, flags), [a, b], g, [ga, gb]);
+  const at = upload(e, a, true);
+  const bt = upload(e, b, true);
+  const yt = matmul(at, bt, options);
+  await expectGpuClose(yt, y, 1e-4, `${label} forward`);
+  backward(yt, upload(e, g));
+  await expectGpuClose(at.grad!, ga, 1e-4, `${label} grad a`);
+  await expectGpuClose(bt.grad!, gb, 1e-4, `${label} grad b`);
+}
+
+describe('matmul: 2-D products of any shape, all four transpose combinations', () => {
+  // [M, K, N]: not multiples of any tile; odd K (scalar loads), multiples of 4 (vec4 loads), mixed.
+  const shapes: [number, number, number][] = [
+    [1, 7, 3],
+    [37, 65, 129],
+    [20, 12, 8],
+    [33, 64, 36],
+  ];
+  const kernels: [string, MatmulOptions][] = [
+    ['tiled 16×16 tile', { kernel: 'tiled', tile: MINI_TILE }],
+    ['tiled, heuristic tile', { kernel: 'tiled' }],
+    ['skinny', { kernel: 'skinny' }],
+  ];
+  for (const [m, k, n] of shapes) {
+    for (const [kernelName, kernelOptions] of kernels) {
+      it(`${m}×${k}·${k}×${n}, ${kernelName}: forward and gradients equal the float64 reference for every transpose pair`, async () => {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            await checkMatmul(
+              stored(m, k, transA),
+              stored(k, n, transB),
+              { ...kernelOptions, transA, transB },
+              `transA=${transA} transB=${transB}`,
+            );
+          }
+        }
+      });
+    }
+  }
+  it('the large and small default tiles are correct across several tiles with ragged edges', async () => {
+    for (const tile of [LARGE_TILE, SMALL_TILE, { ...MINI_TILE, group: 3 }]) {
+      await checkMatmul([130, 67], [67, 133], { kernel: 'tiled', tile }, `tile ${JSON.stringify(tile)}`);
+    }
+  });
+  it('the skinny kernel is correct with the wide side on M (tall × tiny) and with K = 0', async () => {
+    await checkMatmul([70, 33], [33, 5], { kernel: 'skinny' }, 'tall, tiny N');
+    await checkMatmul([70, 33], [5, 33], { kernel: 'skinny', transB: true }, 'tall, tiny N, transB');
+    const e = await engine();
+    const y = matmul(e.fromArray([], [3, 0]), e.fromArray([], [0, 2]));
+    await expectGpuClose(y, { shape: [3, 2], data: new Float64Array(6) }, 0, 'K = 0 gives zeros');
+  });
+});
+
+describe('matmul: broadcast batch dims', () => {
+  const cases: [number[], number[], MatmulOptions][] = [
+    [[2, 3, 5, 6], [6, 7], {}], // a weight against a batched input (folded into one 2-D product)
+    [[2, 3, 6, 5], [6, 7], { transA: true }],
+    [[2, 1, 5, 6], [3, 7, 6], { transB: true }], // both operands broadcast
+    [[5, 6], [4, 6, 7], {}], // a 2-D left operand against a batch
+    [[4, 5, 6], [4, 6, 7], { kernel: 'skinny' }],
+    [[2, 3, 4, 2, 5, 6], [3, 1, 2, 6, 7], { tile: MINI_TILE, kernel: 'tiled' }],
+  ];
+  for (const [aShape, bShape, options] of cases) {
+    it(`[${aShape}]·[${bShape}] ${JSON.stringify(options)}: forward and gradients (summed over broadcast dims) equal the reference`, async () => {
+      await checkMatmul(aShape, bShape, options, `[${aShape}]·[${bShape}]`);
+    });
+  }
+});
+
+describe('linear', () => {
+  async function checkLinear(xShape: number[], outF: number, withBias: boolean) {
+    const e = await engine();
+    const seed = freshSeed();
+    const inF = xShape[xShape.length - 1];
+    const x = toFloat32(randn(xShape, seed));
+    const w = toFloat32(randn([outF, inF], seed + 1));
+    const bias = withBias ? toFloat32(randn([outF], seed + 2)) : undefined;
+    const y = linearRef(x, w, bias);
+    const g = toFloat32(randn(y.shape, seed + 3));
+    const [gx, gw, gbias] = linearGradRef(x, w, g);
+    const f = ([p, q, r]: CpuTensor[]) => linearRef(p, q, r);
+    checkGradients(f, bias ? [x, w, bias] : [x, w], g, bias ? [gx, gw, gbias] : [gx, gw]);
+    const xt = upload(e, x, true);
+    const wt = upload(e, w, true);
+    const bt = bias ? upload(e, bias, true) : undefined;
+    const yt = linear(xt, wt, bt);
+    await expectGpuClose(yt, y, 1e-4, 'linear forward');
+    backward(yt, upload(e, g));
+    await expectGpuClose(xt.grad!, gx, 1e-4, 'linear grad x');
+    await expectGpuClose(wt.grad!, gw, 1e-4, 'linear grad weight');
+    if (bt) await expectGpuClose(bt.grad!, gbias, 1e-4, 'linear grad bias');
+  }
+  it('x [2,3,13] · W[9,13]ᵀ + b: forward and gradients of x, weight and bias equal the reference', async () => {
+    await checkLinear([2, 3, 13], 9, true);
+  });
+  it('without bias, x [5,8] · W[12,8]ᵀ (vec4 layouts): forward and gradients equal the reference', async () => {
+    await checkLinear([5, 8], 12, false);
+  });
+  it('step mode x [1,24] → 40 (skinny kernel) and a 1-D input: forward and gradients equal the reference', async () => {
+    await checkLinear([1, 24], 40, true);
+    await checkLinear([24], 3, true);
+  });
+});
+
+describe('errors name the op and the shapes', () => {
+  it('mismatched inner dims, non-broadcasting batches, rank < 2, bad linear shapes, integer inputs', async () => {
+    const e = await engine();
+    const t = (shape: number[]) => upload(e, randn(shape, 1));
+    expect(() => matmul(t([2, 3]), t([4, 5]))).toThrow(
+      /matmul: inner dimensions differ \(3 vs 4\) for a f32\[2,3\] and b f32\[4,5\]/,
+    );
+    expect(() => matmul(t([2, 3]), t([2, 5]), { transA: true, transB: true })).toThrow(
+      /matmul: inner dimensions differ \(2 vs 5\)/,
+    );
+    expect(() => matmul(t([2, 4, 3]), t([3, 3, 5]))).toThrow(
+      /matmul: batch dims do not broadcast for a f32\[2,4,3\] and b f32\[3,3,5\]/,
+    );
+    expect(() => matmul(t([3]), t([3, 5]))).toThrow(/matmul: both operands need ≥ 2 dims/);
+    expect(() => linear(t([2, 3]), t([4, 5]))).toThrow(
+      /linear: expected x \[..., in\] and weight \[out, in\], got x f32\[2,3\], weight f32\[4,5\]/,
+    );
+    expect(() => linear(t([2, 3]), t([4, 3]), t([5]))).toThrow(/linear: bias must be \[4\]/);
+    expect(() => matmul(e.fromArray([1, 2], [1, 2], 'i32'), t([2, 2]))).toThrow(
+      /matmul: expected f32 input, got i32\[1,2\]/,
+    );
+    expect(() =>
+      matmul(t([2, 2]), t([2, 2]), { kernel: 'tiled', tile: { bm: 64, bn: 64, bk: 6, tm: 4, tn: 4 } }),
+    ).toThrow(/invalid tile config/);
+  });
+});
