@@ -6,12 +6,7 @@ import { Tensor, type TapeNode } from './tensor.js';
 import { add } from './ops/elementwise.js';
 
 /** Attaches a backward rule to `output` when grad mode is on and some input requires gradients. */
-export function record(
-  output: Tensor,
-  op: string,
-  inputs: Tensor[],
-  backward: TapeNode['backward'],
-): Tensor {
+export function record(output: Tensor, op: string, inputs: Tensor[], backward: TapeNode['backward']): Tensor {
   if (output.engine.isGradEnabled && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
     output.node = { op, inputs, backward };
@@ -71,7 +66,8 @@ export function tapeOrder(root: Tensor): Tensor[] {
     if (visited.has(tensor)) continue;
     visited.add(tensor);
     stack.push([tensor, true]);
-    for (const input of tensor.node?.inputs ?? []) if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+    for (const input of tensor.node?.inputs ?? [])
+      if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
   }
   return order;
 }

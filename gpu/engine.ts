@@ -386,16 +386,17 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
 async function reportCompilation(kernel: Kernel, module: GPUShaderModule): Promise<void> {
   const info = await module.getCompilationInfo();
   for (const message of info.messages) {
-    console.error(`[statelab] ${kernel.name} ${message.type} at ${message.lineNum}:${message.linePos}: ${message.message}`);
+    console.error(
+      `[statelab] ${kernel.name} ${message.type} at ${message.lineNum}:${message.linePos}: ${message.message}`,
+    );
   }
 }
 
 /** Packs uniform fields (u32/i32/f32, 4 bytes each) into a 16-byte-aligned block. */
 export function uniformBytes(fields: { u32?: number[]; f32?: number[] } | number[]): ArrayBuffer {
-  const values = Array.isArray(fields) ? fields.map((v) => ({ v, f: false })) : [
-    ...(fields.u32 ?? []).map((v) => ({ v, f: false })),
-    ...(fields.f32 ?? []).map((v) => ({ v, f: true })),
-  ];
+  const values = Array.isArray(fields)
+    ? fields.map((v) => ({ v, f: false }))
+    : [...(fields.u32 ?? []).map((v) => ({ v, f: false })), ...(fields.f32 ?? []).map((v) => ({ v, f: true }))];
   const buffer = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
   const view = new DataView(buffer);
   values.forEach(({ v, f }, i) => {

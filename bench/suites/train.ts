@@ -16,10 +16,19 @@ function randomBatch(batch: number, seqLen: number, vocab: number, seed: number)
   return { inputs, targets, batch, seqLen };
 }
 
-async function measure(engine: Engine, config: TinyConfig, batch: number, seqLen: number, iters: number): Promise<BenchRow> {
+async function measure(
+  engine: Engine,
+  config: TinyConfig,
+  batch: number,
+  seqLen: number,
+  iters: number,
+): Promise<BenchRow> {
   const specs = tinyParamSpecs(config);
   const params = createParams(engine, specs, 1);
-  const executor = new StepExecutor(engine, params, (p, x, y) => tinyLoss(config, p, x, y), { optimizer: { lr: 1e-3 }, maxInFlight: 4 });
+  const executor = new StepExecutor(engine, params, (p, x, y) => tinyLoss(config, p, x, y), {
+    optimizer: { lr: 1e-3 },
+    maxInFlight: 4,
+  });
   const batches = [0, 1, 2, 3].map((s) => randomBatch(batch, seqLen, config.vocabSize, s));
   // Warm-up: pipelines compile and the pool reaches its steady state.
   for (let i = 0; i < 3; i++) await executor.run(batches[i % 4]);
@@ -59,7 +68,14 @@ async function measure(engine: Engine, config: TinyConfig, batch: number, seqLen
 export const trainSuite: BenchSuite = {
   name: 'train',
   async run(engine, { quick }) {
-    const base: TinyConfig = { vocabSize: 256, dModel: 256, layers: 4, mlpHidden: 704, convKernel: 4, tiedEmbeddings: true };
+    const base: TinyConfig = {
+      vocabSize: 256,
+      dModel: 256,
+      layers: 4,
+      mlpHidden: 704,
+      convKernel: 4,
+      tiedEmbeddings: true,
+    };
     if (quick) return [await measure(engine, { ...base, dModel: 32, layers: 2, mlpHidden: 64 }, 2, 32, 3)];
     return [await measure(engine, base, 16, 512, 20)];
   },

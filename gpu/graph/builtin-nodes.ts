@@ -16,14 +16,23 @@ export function mlpHiddenWidth(width: number, hidden: number): number {
   return hidden > 0 ? hidden : Math.ceil((8 * width) / 3 / 32) * 32;
 }
 
-export function builtinParamSpecs(kind: string, params: Record<string, ParamValue>, inWidth: number, outWidth: number, vocab: number, layers: number): ParamSpec[] {
+export function builtinParamSpecs(
+  kind: string,
+  params: Record<string, ParamValue>,
+  inWidth: number,
+  outWidth: number,
+  vocab: number,
+  layers: number,
+): ParamSpec[] {
   switch (kind) {
     case 'embedding':
       return [{ name: 'weight', shape: [vocab, outWidth], init: { kind: 'normal', std: STD } }];
     case 'norm':
       return [
         { name: 'weight', shape: [inWidth], init: { kind: 'constant', value: 1 }, noDecay: true },
-        ...(params.type === 'layer' ? [{ name: 'bias', shape: [inWidth], init: { kind: 'constant' as const, value: 0 }, noDecay: true }] : []),
+        ...(params.type === 'layer'
+          ? [{ name: 'bias', shape: [inWidth], init: { kind: 'constant' as const, value: 0 }, noDecay: true }]
+          : []),
       ];
     case 'mlp': {
       const hidden = mlpHiddenWidth(inWidth, params.hidden as number);
@@ -31,13 +40,19 @@ export function builtinParamSpecs(kind: string, params: Record<string, ParamValu
         { name: 'gate_proj.weight', shape: [hidden, inWidth], init: { kind: 'normal', std: STD } },
         { name: 'up_proj.weight', shape: [hidden, inWidth], init: { kind: 'normal', std: STD } },
         // GPT-2's residual scaling keeps the residual stream's variance flat in depth.
-        { name: 'down_proj.weight', shape: [inWidth, hidden], init: { kind: 'normal', std: STD / Math.sqrt(2 * Math.max(1, layers)) } },
+        {
+          name: 'down_proj.weight',
+          shape: [inWidth, hidden],
+          init: { kind: 'normal', std: STD / Math.sqrt(2 * Math.max(1, layers)) },
+        },
       ];
     }
     case 'linear':
       return [
         { name: 'weight', shape: [outWidth, inWidth], init: { kind: 'normal', std: STD } },
-        ...(params.bias ? [{ name: 'bias', shape: [outWidth], init: { kind: 'constant' as const, value: 0 }, noDecay: true }] : []),
+        ...(params.bias
+          ? [{ name: 'bias', shape: [outWidth], init: { kind: 'constant' as const, value: 0 }, noDecay: true }]
+          : []),
       ];
     case 'lm_head':
       return params.tied ? [] : [{ name: 'weight', shape: [vocab, inWidth], init: { kind: 'normal', std: STD } }];
@@ -46,7 +61,13 @@ export function builtinParamSpecs(kind: string, params: Record<string, ParamValu
   }
 }
 
-export function builtinForward(kind: string, p: ParamView, params: Record<string, ParamValue>, inputs: Record<string, Tensor>, tiedEmbedding: () => Tensor): Tensor {
+export function builtinForward(
+  kind: string,
+  p: ParamView,
+  params: Record<string, ParamValue>,
+  inputs: Record<string, Tensor>,
+  tiedEmbedding: () => Tensor,
+): Tensor {
   switch (kind) {
     case 'embedding':
       return embedding(p.get('weight'), inputs.ids);
@@ -57,7 +78,10 @@ export function builtinForward(kind: string, p: ParamView, params: Record<string
     case 'mlp': {
       const act = params.activation === 'geglu' ? gelu : silu;
       const x = inputs.x;
-      return linear(mul(act(linear(x, p.get('gate_proj.weight'))), linear(x, p.get('up_proj.weight'))), p.get('down_proj.weight'));
+      return linear(
+        mul(act(linear(x, p.get('gate_proj.weight'))), linear(x, p.get('up_proj.weight'))),
+        p.get('down_proj.weight'),
+      );
     }
     case 'add':
       return add(inputs.a, inputs.b);

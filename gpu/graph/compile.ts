@@ -58,7 +58,9 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
   const { errors, graph } = validateGraph(doc, catalogue, mixerWidthCheck);
   if (!graph) throw new GraphCompileError(errors);
   const vocab = doc.model.vocab_size;
-  const layers = graph.order.filter((r) => r.spec.kind === 'repeat').reduce((n, r) => n + (r.params.count as number), 0);
+  const layers = graph.order
+    .filter((r) => r.spec.kind === 'repeat')
+    .reduce((n, r) => n + (r.params.count as number), 0);
 
   const mixers = new Map<ResolvedNode, Mixer>();
   const mixerOf = (r: ResolvedNode): Mixer | undefined => {
@@ -92,7 +94,8 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     if (r.spec.kind !== 'repeat') return { instance: visit(r, r.node.id), copies: [] as Instance[][] };
     const block = graph.blocks.get(String(r.params.block))!;
     const copies: Instance[][] = [];
-    for (let i = 0; i < (r.params.count as number); i++) copies.push(block.map((b) => visit(b, `${r.node.id}.${i}.${b.node.id}`)));
+    for (let i = 0; i < (r.params.count as number); i++)
+      copies.push(block.map((b) => visit(b, `${r.node.id}.${i}.${b.node.id}`)));
     return { instance: { name: r.node.id, node: r } as Instance, copies };
   });
   const embeddingName = graph.order.find((r) => r.spec.kind === 'embedding')?.node.id;
@@ -127,7 +130,8 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     },
     initialState(engine, batch) {
       const state: ModelState = new Map();
-      for (const inst of allInstances(topLevel)) if (inst.mixer) state.set(inst.name, inst.mixer.initialState(engine, batch));
+      for (const inst of allInstances(topLevel))
+        if (inst.mixer) state.set(inst.name, inst.mixer.initialState(engine, batch));
       return state;
     },
     step(params, ids, state) {
@@ -172,7 +176,10 @@ function evaluateGraph(
     else if (inst.mixer) values.set(`${id}.y`, mix(inst, get('x')));
     else {
       const inputs = Object.fromEntries(inst.node.spec.inputs.map((p) => [p.name, get(p.name)]));
-      values.set(`${id}.${inst.node.spec.outputs[0].name}`, builtinForward(kind, paramView(params, inst.name), inst.node.params, inputs, tied));
+      values.set(
+        `${id}.${inst.node.spec.outputs[0].name}`,
+        builtinForward(kind, paramView(params, inst.name), inst.node.params, inputs, tied),
+      );
     }
   };
   const values = new Map<string, Tensor>();

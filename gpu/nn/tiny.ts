@@ -34,7 +34,8 @@ export const TINY_DEFAULTS: TinyConfig = {
 
 export function validateTinyConfig(c: TinyConfig): void {
   for (const key of ['vocabSize', 'dModel', 'layers', 'mlpHidden'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new RangeError(`tiny model: ${key} must be a positive integer (got ${c[key]})`);
+    if (!Number.isInteger(c[key]) || c[key] < 1)
+      throw new RangeError(`tiny model: ${key} must be a positive integer (got ${c[key]})`);
   }
   if (!Number.isInteger(c.convKernel) || c.convKernel < 0) {
     throw new RangeError(`tiny model: convKernel must be a non-negative integer (got ${c.convKernel})`);
@@ -46,14 +47,20 @@ export function tinyParamSpecs(c: TinyConfig): ParamSpec[] {
   const std = 0.02;
   // GPT-2's scaling of residual output projections keeps the residual stream's variance flat in depth.
   const residualStd = std / Math.sqrt(2 * c.layers);
-  const specs: ParamSpec[] = [{ name: 'embed_tokens.weight', shape: [c.vocabSize, c.dModel], init: { kind: 'normal', std } }];
+  const specs: ParamSpec[] = [
+    { name: 'embed_tokens.weight', shape: [c.vocabSize, c.dModel], init: { kind: 'normal', std } },
+  ];
   for (let i = 0; i < c.layers; i++) {
     const p = `layers.${i}`;
     if (c.convKernel > 0) {
       const bound = 1 / Math.sqrt(c.convKernel);
       specs.push(
         { name: `${p}.conv_norm.weight`, shape: [c.dModel], init: { kind: 'constant', value: 1 }, noDecay: true },
-        { name: `${p}.conv.weight`, shape: [c.dModel, c.convKernel], init: { kind: 'uniform', low: -bound, high: bound } },
+        {
+          name: `${p}.conv.weight`,
+          shape: [c.dModel, c.convKernel],
+          init: { kind: 'uniform', low: -bound, high: bound },
+        },
       );
     }
     specs.push(
@@ -64,13 +71,17 @@ export function tinyParamSpecs(c: TinyConfig): ParamSpec[] {
     );
   }
   specs.push({ name: 'norm.weight', shape: [c.dModel], init: { kind: 'constant', value: 1 }, noDecay: true });
-  if (!c.tiedEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.dModel], init: { kind: 'normal', std } });
+  if (!c.tiedEmbeddings)
+    specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.dModel], init: { kind: 'normal', std } });
   return specs;
 }
 
 /** SwiGLU: down(silu(gate(x)) ⊙ up(x)). */
 export function swiglu(p: ParamView, x: Tensor): Tensor {
-  return linear(mul(silu(linear(x, p.get('gate_proj.weight'))), linear(x, p.get('up_proj.weight'))), p.get('down_proj.weight'));
+  return linear(
+    mul(silu(linear(x, p.get('gate_proj.weight'))), linear(x, p.get('up_proj.weight'))),
+    p.get('down_proj.weight'),
+  );
 }
 
 /** ids: i32 [B, T] → logits [B, T, vocab]. */

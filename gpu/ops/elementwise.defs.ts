@@ -42,7 +42,12 @@ function powSigned(x: number, p: number): number {
 export const UNARY = {
   exp: { forward: 'exp(x)', backward: 'g * y', cpu: Math.exp, cpuGrad: Math.exp },
   log: { forward: 'log(x)', backward: 'g / x', cpu: Math.log, cpuGrad: (x) => 1 / x },
-  sigmoid: { forward: 'sigmoid_(x)', backward: 'g * y * (1.0 - y)', cpu: sigmoid, cpuGrad: (x) => sigmoid(x) * (1 - sigmoid(x)) },
+  sigmoid: {
+    forward: 'sigmoid_(x)',
+    backward: 'g * y * (1.0 - y)',
+    cpu: sigmoid,
+    cpuGrad: (x) => sigmoid(x) * (1 - sigmoid(x)),
+  },
   tanh: { forward: 'tanh_(x)', backward: 'g * (1.0 - y * y)', cpu: Math.tanh, cpuGrad: (x) => 1 - Math.tanh(x) ** 2 },
   silu: {
     forward: 'x * sigmoid_(x)',
@@ -58,8 +63,18 @@ export const UNARY = {
     cpuGrad: (x) => normalCdf(x) + x * normalPdf(x),
   },
   softplus: { forward: 'softplus_(x)', backward: 'g * sigmoid_(x)', cpu: softplus, cpuGrad: sigmoid },
-  logsigmoid: { forward: '-softplus_(-x)', backward: 'g * sigmoid_(-x)', cpu: (x) => -softplus(-x), cpuGrad: (x) => sigmoid(-x) },
-  relu: { forward: 'max(x, 0.0)', backward: 'select(0.0, g, x > 0.0)', cpu: (x) => Math.max(x, 0), cpuGrad: (x) => (x > 0 ? 1 : 0) },
+  logsigmoid: {
+    forward: '-softplus_(-x)',
+    backward: 'g * sigmoid_(-x)',
+    cpu: (x) => -softplus(-x),
+    cpuGrad: (x) => sigmoid(-x),
+  },
+  relu: {
+    forward: 'max(x, 0.0)',
+    backward: 'select(0.0, g, x > 0.0)',
+    cpu: (x) => Math.max(x, 0),
+    cpuGrad: (x) => (x > 0 ? 1 : 0),
+  },
   sqrt: { forward: 'sqrt(x)', backward: 'g * 0.5 / y', cpu: Math.sqrt, cpuGrad: (x) => 0.5 / Math.sqrt(x) },
   neg: { forward: '-x', backward: '-g', cpu: (x) => -x, cpuGrad: () => -1 },
   pow_scalar: {
@@ -93,7 +108,14 @@ export interface BinaryDef {
 export const BINARY = {
   add: { forward: 'a + b', gradA: 'g', gradB: 'g', cpu: (a, b) => a + b, cpuGradA: () => 1, cpuGradB: () => 1 },
   sub: { forward: 'a - b', gradA: 'g', gradB: '-g', cpu: (a, b) => a - b, cpuGradA: () => 1, cpuGradB: () => -1 },
-  mul: { forward: 'a * b', gradA: 'g * b', gradB: 'g * a', cpu: (a, b) => a * b, cpuGradA: (_a, b) => b, cpuGradB: (a) => a },
+  mul: {
+    forward: 'a * b',
+    gradA: 'g * b',
+    gradB: 'g * a',
+    cpu: (a, b) => a * b,
+    cpuGradA: (_a, b) => b,
+    cpuGradB: (a) => a,
+  },
   div: {
     forward: 'a / b',
     gradA: 'g / b',

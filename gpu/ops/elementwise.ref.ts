@@ -39,7 +39,10 @@ export function whereRef(cond: CpuTensor, a: CpuTensor, b: CpuTensor): CpuTensor
   const out = cpuTensor(shape);
   for (let i = 0; i < out.data.length; i++) {
     const c = unravel(i, shape);
-    out.data[i] = cond.data[broadcastIndex(c, cond.shape)] !== 0 ? a.data[broadcastIndex(c, a.shape)] : b.data[broadcastIndex(c, b.shape)];
+    out.data[i] =
+      cond.data[broadcastIndex(c, cond.shape)] !== 0
+        ? a.data[broadcastIndex(c, a.shape)]
+        : b.data[broadcastIndex(c, b.shape)];
   }
   return out;
 }

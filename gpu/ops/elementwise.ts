@@ -52,7 +52,9 @@ export function mapElementwise(
       return `  let ${names[k]} = in${k}[${index}];`;
     })
     .join('\n');
-  const bindings = inputs.map((_, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`).join('\n');
+  const bindings = inputs
+    .map((_, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`)
+    .join('\n');
   const wgsl = `
 struct Params { n: u32, rank: u32, p0: f32, p1: f32, dims: array<vec4<u32>, 2>, strides: array<vec4<u32>, 6> }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -185,8 +187,12 @@ export function binary(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   const def = BINARY[op];
   const y = mapElementwise(op, def.forward, [a, b]);
   return record(y, op, [a, b], (g) => [
-    a.requiresGrad ? sumToShape(mapElementwise(`${op}.grad_a`, rename(def.gradA, { g: 'c' }), [a, b, g]), a.shape) : null,
-    b.requiresGrad ? sumToShape(mapElementwise(`${op}.grad_b`, rename(def.gradB, { g: 'c' }), [a, b, g]), b.shape) : null,
+    a.requiresGrad
+      ? sumToShape(mapElementwise(`${op}.grad_a`, rename(def.gradA, { g: 'c' }), [a, b, g]), a.shape)
+      : null,
+    b.requiresGrad
+      ? sumToShape(mapElementwise(`${op}.grad_b`, rename(def.gradB, { g: 'c' }), [a, b, g]), b.shape)
+      : null,
   ]);
 }
 

@@ -66,7 +66,16 @@ function sumAxisRaw(engine: Engine, x: Tensor, outer: number, r: number, inner: 
   return out;
 }
 
-function dispatchSum(engine: Engine, x: Tensor, out: Tensor, outer: number, r: number, inner: number, chunk: number, factor: number) {
+function dispatchSum(
+  engine: Engine,
+  x: Tensor,
+  out: Tensor,
+  outer: number,
+  r: number,
+  inner: number,
+  chunk: number,
+  factor: number,
+) {
   engine.dispatch(
     { name: 'reduce:sum', wgsl: SUM_KERNEL },
     {
@@ -178,13 +187,21 @@ export function max(x: Tensor, axis: number, keepDim = false): { values: Tensor;
   const indices = engine.empty(shape, 'i32');
   engine.dispatch(
     { name: 'reduce:max', wgsl: MAX_KERNEL },
-    { bindings: [x, values, indices], uniforms: uniformBytes([outer, r, inner]), workgroups: linearGrid(outer * inner) },
+    {
+      bindings: [x, values, indices],
+      uniforms: uniformBytes([outer, r, inner]),
+      workgroups: linearGrid(outer * inner),
+    },
   );
   record(values, 'max', [x], (g) => {
     const grad = engine.empty(x.shape);
     engine.dispatch(
       { name: 'reduce:max.backward', wgsl: SCATTER_MAX_GRAD },
-      { bindings: [g, indices, grad], uniforms: uniformBytes([grad.size, r, inner]), workgroups: linearGrid(grad.size) },
+      {
+        bindings: [g, indices, grad],
+        uniforms: uniformBytes([grad.size, r, inner]),
+        workgroups: linearGrid(grad.size),
+      },
     );
     return [grad];
   });

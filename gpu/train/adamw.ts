@@ -118,7 +118,9 @@ export class AdamW {
         v: engine.keep(engine.fromArray(new Float32Array(p.size), p.shape)),
       });
     }
-    this.partials = engine.keep(engine.fromArray(new Float32Array(params.size * PARTIALS_PER_PARAM), [params.size * PARTIALS_PER_PARAM]));
+    this.partials = engine.keep(
+      engine.fromArray(new Float32Array(params.size * PARTIALS_PER_PARAM), [params.size * PARTIALS_PER_PARAM]),
+    );
     this.normInfo = engine.keep(engine.fromArray([0, 1], [2]));
   }
 
@@ -148,7 +150,10 @@ export class AdamW {
       { name: 'adamw:finish_norm', wgsl: FINISH_NORM },
       {
         bindings: [this.partials, this.normInfo],
-        uniforms: uniformBytes({ u32: [this.partials.size], f32: [Number.isFinite(config.clipNorm) ? config.clipNorm : 0] }),
+        uniforms: uniformBytes({
+          u32: [this.partials.size],
+          f32: [Number.isFinite(config.clipNorm) ? config.clipNorm : 0],
+        }),
         workgroups: [1],
       },
     );
@@ -162,7 +167,10 @@ export class AdamW {
         { name: 'adamw:update', wgsl: ADAMW_UPDATE },
         {
           bindings: [p, p.grad, m, v, this.normInfo],
-          uniforms: uniformBytes({ u32: [p.size], f32: [lr, config.beta1, config.beta2, config.eps, decay, correction1, correction2] }),
+          uniforms: uniformBytes({
+            u32: [p.size],
+            f32: [lr, config.beta1, config.beta2, config.eps, decay, correction1, correction2],
+          }),
           workgroups: linearGrid(p.size),
         },
       );

@@ -93,7 +93,13 @@ export class StepExecutor {
     });
     engine.flush();
     const encodeMs = performance.now() - started;
-    const metrics = Promise.all(pending).then(([loss, norm]) => ({ step, loss: loss[0], gradNorm: norm[0], lr, encodeMs }));
+    const metrics = Promise.all(pending).then(([loss, norm]) => ({
+      step,
+      loss: loss[0],
+      gradNorm: norm[0],
+      lr,
+      encodeMs,
+    }));
     this.inFlight.push(metrics);
     return { metrics };
   }

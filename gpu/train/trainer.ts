@@ -109,7 +109,9 @@ export class Trainer {
       const saved = checkpoint.params.get(name);
       if (!saved) throw new Error(`checkpoint at step ${checkpoint.step} has no parameter "${name}"`);
       if (saved.shape.join(',') !== tensor.shape.join(',')) {
-        throw new Error(`checkpoint parameter "${name}" has shape [${saved.shape}], the model expects [${tensor.shape}]`);
+        throw new Error(
+          `checkpoint parameter "${name}" has shape [${saved.shape}], the model expects [${tensor.shape}]`,
+        );
       }
       this.engine.write(tensor, saved.data);
     }
@@ -157,7 +159,8 @@ export class Trainer {
         pending.push(executor.run(batch));
         windowTokens += batch.batch * batch.seqLen;
         const step = executor.step; // steps done so far
-        const evaluate = this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);
+        const evaluate =
+          this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);
         const checkpoint = config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === config.steps);
         // Metrics of every step are reported, in order; only here does the CPU wait for the GPU.
         while (pending.length > (evaluate || checkpoint ? 0 : 2)) {
@@ -213,7 +216,11 @@ export class Trainer {
       step: this.executor.step,
       params: await read(this.params),
       optimizer: await read(this.executor.optimizer.stateTensors()),
-      state: { step: this.executor.step, optimizerStep: this.executor.optimizer.step, dataPosition: this.train.position() },
+      state: {
+        step: this.executor.step,
+        optimizerStep: this.executor.optimizer.step,
+        dataPosition: this.train.position(),
+      },
     };
   }
 
@@ -245,7 +252,10 @@ export class Trainer {
       backward(loss);
       // Parameters are leaves of the tape; only computed tensors are read here (and released below).
       const computed = tapeOrder(loss).filter((t) => t.node);
-      return { computed, grads: [...this.params].filter(([, p]) => p.grad).map(([name, p]) => [name, p.grad!] as [string, Tensor]) };
+      return {
+        computed,
+        grads: [...this.params].filter(([, p]) => p.grad).map(([name, p]) => [name, p.grad!] as [string, Tensor]),
+      };
     });
     const culprit =
       (await firstNonFinite(tape.computed.map((t) => [`output of "${t.node!.op}" ${t.describe()}`, t]))) ??

@@ -28,12 +28,19 @@ export function parseArgs(argv: string[], known: { values: string[]; flags: stri
 
 export class UsageError extends Error {}
 
-export function numberOption(args: ParsedArgs, name: string, fallback: number, { integer = false, min = -Infinity } = {}): number {
+export function numberOption(
+  args: ParsedArgs,
+  name: string,
+  fallback: number,
+  { integer = false, min = -Infinity } = {},
+): number {
   const raw = args.options.get(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (raw === true || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''} (got ${String(raw)})`);
+    throw new UsageError(
+      `--${name} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''} (got ${String(raw)})`,
+    );
   }
   return value;
 }

@@ -36,12 +36,18 @@ export async function runDemo(options: DemoOptions = DEMO_DEFAULTS): Promise<Ste
   const engine = await createNodeEngine();
   try {
     const { adapter } = engine.ctx;
-    log(`WebGPU adapter: ${adapter.vendor} ${adapter.device || adapter.description}${adapter.isSoftware ? ' (software — slow)' : ''}`);
+    log(
+      `WebGPU adapter: ${adapter.vendor} ${adapter.device || adapter.description}${adapter.isSoftware ? ' (software — slow)' : ''}`,
+    );
     const text = new Uint8Array(readFileSync(TEXT));
     const specs = tinyParamSpecs(options.config);
     const params = createParams(engine, specs, options.seed);
     const trainer = new StepExecutor(engine, params, (p, x, y) => tinyLoss(options.config, p, x, y), {
-      optimizer: { lr: options.lr, weightDecay: 0.01, noDecay: new Set(specs.filter((s) => s.noDecay).map((s) => s.name)) },
+      optimizer: {
+        lr: options.lr,
+        weightDecay: 0.01,
+        noDecay: new Set(specs.filter((s) => s.noDecay).map((s) => s.name)),
+      },
       schedule: { kind: 'cosine', warmupSteps: Math.min(20, options.steps), totalSteps: options.steps, minRatio: 0.1 },
     });
     const windows = seededWindows(text, options, options.seed);
@@ -52,14 +58,18 @@ export async function runDemo(options: DemoOptions = DEMO_DEFAULTS): Promise<Ste
       pending.push(metrics);
       if (step % 25 === 0 || step === options.steps - 1) {
         const m = await metrics;
-        log(`step ${String(m.step).padStart(4)}  loss ${m.loss.toFixed(4)}  grad-norm ${m.gradNorm.toFixed(3)}  lr ${m.lr.toExponential(2)}`);
+        log(
+          `step ${String(m.step).padStart(4)}  loss ${m.loss.toFixed(4)}  grad-norm ${m.gradNorm.toFixed(3)}  lr ${m.lr.toExponential(2)}`,
+        );
       }
     }
     const all = await Promise.all(pending);
     const seconds = (performance.now() - started) / 1000;
     const tokens = options.steps * options.batch * options.seqLen;
     log(lossChart(all.map((m) => m.loss)));
-    log(`${options.steps} steps, ${tokens} tokens in ${seconds.toFixed(1)} s (${Math.round(tokens / seconds)} tokens/s)`);
+    log(
+      `${options.steps} steps, ${tokens} tokens in ${seconds.toFixed(1)} s (${Math.round(tokens / seconds)} tokens/s)`,
+    );
     trainer.destroy();
     return all;
   } finally {

@@ -30,11 +30,25 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   statelab demo                              train the tiny model on the bundled text
 Every command takes --json for machine-readable output.`;
 
-const VALUE_OPTIONS = ['data', 'steps', 'batch', 'seq', 'lr', 'seed', 'eval-every', 'checkpoint-every', 'target-loss', 'runs', 'name', 'step'];
+const VALUE_OPTIONS = [
+  'data',
+  'steps',
+  'batch',
+  'seq',
+  'lr',
+  'seed',
+  'eval-every',
+  'checkpoint-every',
+  'target-loss',
+  'runs',
+  'name',
+  'step',
+];
 
 function loadGraph(ref: string): GraphDoc {
   const path = existsSync(ref) ? ref : templatePath(ref);
-  if (!path) throw new UsageError(`"${ref}" is neither a graph file nor a template (templates: ${templateNames().join(', ')})`);
+  if (!path)
+    throw new UsageError(`"${ref}" is neither a graph file nor a template (templates: ${templateNames().join(', ')})`);
   return parseGraph(readFileSync(path, 'utf8'), path);
 }
 
@@ -93,9 +107,16 @@ async function train(args: ParsedArgs): Promise<number> {
   return finish(args, run.dir, outcome);
 }
 
-function finish(args: ParsedArgs, dir: string, outcome: { status: string; step: number; message?: string; lastLoss?: number }): number {
+function finish(
+  args: ParsedArgs,
+  dir: string,
+  outcome: { status: string; step: number; message?: string; lastLoss?: number },
+): number {
   if (args.options.has('json')) process.stdout.write(`${JSON.stringify({ event: 'done', run: dir, ...outcome })}\n`);
-  else process.stderr.write(`\n${outcome.status} at step ${outcome.step}${outcome.lastLoss !== undefined ? `, loss ${outcome.lastLoss.toFixed(4)}` : ''}: ${dir}\n`);
+  else
+    process.stderr.write(
+      `\n${outcome.status} at step ${outcome.step}${outcome.lastLoss !== undefined ? `, loss ${outcome.lastLoss.toFixed(4)}` : ''}: ${dir}\n`,
+    );
   if (outcome.status === 'non-finite') {
     if (!args.options.has('json')) process.stderr.write(`${outcome.message}\n`);
     return 3;
@@ -108,9 +129,16 @@ async function resume(args: ParsedArgs): Promise<number> {
   if (!runRef) throw new UsageError('resume needs a run id or folder');
   const runsDir = stringOption(args, 'runs', 'runs')!;
   const store = new RunStore(runsDir);
-  const total = args.options.has('steps') ? numberOption(args, 'steps', 0, { integer: true, min: 1 }) : (store.open(runRef).info().train.steps as number);
+  const total = args.options.has('steps')
+    ? numberOption(args, 'steps', 0, { integer: true, min: 1 })
+    : (store.open(runRef).info().train.steps as number);
   const report = reporter(args, total);
-  const { run, outcome } = await resumeRun(runRef, runsDir, { steps: total }, { onMetrics: report.metrics, onLog: report.log });
+  const { run, outcome } = await resumeRun(
+    runRef,
+    runsDir,
+    { steps: total },
+    { onMetrics: report.metrics, onLog: report.log },
+  );
   return finish(args, run.dir, outcome);
 }
 
@@ -121,7 +149,10 @@ async function evaluate(args: ParsedArgs): Promise<number> {
     step: args.options.has('step') ? numberOption(args, 'step', 0, { integer: true, min: 0 }) : undefined,
     data: args.options.has('data') ? dataSpec(stringOption(args, 'data')) : undefined,
   });
-  if (args.options.has('json')) process.stdout.write(`${JSON.stringify({ event: 'eval', run: result.run.dir, step: result.step, loss: result.loss })}\n`);
+  if (args.options.has('json'))
+    process.stdout.write(
+      `${JSON.stringify({ event: 'eval', run: result.run.dir, step: result.step, loss: result.loss })}\n`,
+    );
   else process.stdout.write(`${result.run.id} step ${result.step}: validation loss ${result.loss.toFixed(4)}\n`);
   return 0;
 }
@@ -132,11 +163,23 @@ function runs(args: ParsedArgs): number {
     const metrics = run.metrics();
     const last = metrics[metrics.length - 1];
     const val = [...metrics].reverse().find((m) => m.val_loss !== undefined)?.val_loss;
-    return { id: run.id, name: info.name, status: info.status, steps: last ? last.step + 1 : 0, loss: last?.loss, val_loss: val, checkpoints: run.checkpointSteps().length };
+    return {
+      id: run.id,
+      name: info.name,
+      status: info.status,
+      steps: last ? last.step + 1 : 0,
+      loss: last?.loss,
+      val_loss: val,
+      checkpoints: run.checkpointSteps().length,
+    };
   });
   if (args.options.has('json')) process.stdout.write(`${JSON.stringify(list)}\n`);
   else if (list.length === 0) process.stdout.write('no runs yet\n');
-  else for (const r of list) process.stdout.write(`${r.id}  ${r.status.padEnd(14)} step ${String(r.steps).padStart(6)}  loss ${r.loss?.toFixed(4) ?? '—'}  val ${r.val_loss?.toFixed(4) ?? '—'}\n`);
+  else
+    for (const r of list)
+      process.stdout.write(
+        `${r.id}  ${r.status.padEnd(14)} step ${String(r.steps).padStart(6)}  loss ${r.loss?.toFixed(4) ?? '—'}  val ${r.val_loss?.toFixed(4) ?? '—'}\n`,
+      );
   return 0;
 }
 
@@ -147,23 +190,32 @@ function validate(args: ParsedArgs): number {
   const result = validateGraph(graph, nodeCatalogue(), mixerWidthCheck);
   const json = args.options.has('json');
   if (result.errors.length) {
-    if (json) process.stdout.write(`${JSON.stringify({ valid: false, errors: result.errors.map((e) => e.message) })}\n`);
+    if (json)
+      process.stdout.write(`${JSON.stringify({ valid: false, errors: result.errors.map((e) => e.message) })}\n`);
     else for (const e of result.errors) process.stderr.write(`error: ${e.message}\n`);
     return 2;
   }
   const model = compileGraph(graph);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ valid: true, warnings: result.warnings.map((w) => w.message), totals: model.totals, modules: model.modules })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ valid: true, warnings: result.warnings.map((w) => w.message), totals: model.totals, modules: model.modules })}\n`,
+    );
     return 0;
   }
   for (const w of result.warnings) process.stderr.write(`warning: ${w.message}\n`);
   process.stdout.write(`${graph.name}: valid\n`);
-  process.stdout.write(`${'module'.padEnd(32)} ${'kind'.padEnd(22)} ${'params'.padStart(10)} ${'state B'.padStart(10)} ${'FLOPs/tok'.padStart(12)}\n`);
+  process.stdout.write(
+    `${'module'.padEnd(32)} ${'kind'.padEnd(22)} ${'params'.padStart(10)} ${'state B'.padStart(10)} ${'FLOPs/tok'.padStart(12)}\n`,
+  );
   for (const m of model.modules) {
-    process.stdout.write(`${m.name.padEnd(32)} ${m.kind.padEnd(22)} ${String(m.params).padStart(10)} ${String(4 * m.stateFloats).padStart(10)} ${String(m.flopsPerToken).padStart(12)}\n`);
+    process.stdout.write(
+      `${m.name.padEnd(32)} ${m.kind.padEnd(22)} ${String(m.params).padStart(10)} ${String(4 * m.stateFloats).padStart(10)} ${String(m.flopsPerToken).padStart(12)}\n`,
+    );
   }
   const t = model.totals;
-  process.stdout.write(`${'total'.padEnd(55)} ${String(t.params).padStart(10)} ${String(t.stateBytes).padStart(10)} ${String(t.flopsPerToken).padStart(12)}\n`);
+  process.stdout.write(
+    `${'total'.padEnd(55)} ${String(t.params).padStart(10)} ${String(t.stateBytes).padStart(10)} ${String(t.flopsPerToken).padStart(12)}\n`,
+  );
   return 0;
 }
 

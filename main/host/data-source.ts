@@ -41,7 +41,9 @@ function readUtf8Bytes(path: string): Uint8Array {
     new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidUtf8(bytes);
-    throw new Error(`data: ${path} is not UTF-8 text (invalid byte 0x${bytes[offset].toString(16)} at byte offset ${offset})`);
+    throw new Error(
+      `data: ${path} is not UTF-8 text (invalid byte 0x${bytes[offset].toString(16)} at byte offset ${offset})`,
+    );
   }
   return bytes;
 }
@@ -69,7 +71,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 function textSource(spec: Extract<DataSpec, { kind: 'text' }>, shape: DataShape): DataSource {
-  if (shape.vocabSize < 256) throw new Error(`data: byte-level text needs vocab_size ≥ 256 (the graph has ${shape.vocabSize})`);
+  if (shape.vocabSize < 256)
+    throw new Error(`data: byte-level text needs vocab_size ≥ 256 (the graph has ${shape.vocabSize})`);
   const bytes = readUtf8Bytes(spec.path);
   const window = shape.seqLen + 1;
   const fraction = spec.validationFraction ?? 0.1;
@@ -78,7 +81,9 @@ function textSource(spec: Extract<DataSpec, { kind: 'text' }>, shape: DataShape)
   const validation = bytes.subarray(split);
   if (bytes.length === 0) throw new Error(`data: ${spec.path} is empty`);
   if (train.length < window + 1) {
-    throw new Error(`data: ${spec.path} has ${train.length} training bytes, fewer than one window of ${window} (use a shorter --seq)`);
+    throw new Error(
+      `data: ${spec.path} has ${train.length} training bytes, fewer than one window of ${window} (use a shorter --seq)`,
+    );
   }
   return {
     vocabSize: 256,

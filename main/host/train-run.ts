@@ -45,7 +45,9 @@ export function hfConfig(model: CompiledModel, graph: GraphDoc): Record<string, 
     model_type: 'statelab',
     vocab_size: graph.model.vocab_size,
     hidden_size: graph.model.d_model,
-    num_hidden_layers: model.graph.order.filter((r) => r.spec.kind === 'repeat').reduce((n, r) => n + (r.params.count as number), 0),
+    num_hidden_layers: model.graph.order
+      .filter((r) => r.spec.kind === 'repeat')
+      .reduce((n, r) => n + (r.params.count as number), 0),
     statelab_graph: 'graph.json',
     torch_dtype: 'float32',
     statelab_version: VERSION,
@@ -56,7 +58,12 @@ function trainerConfig(request: TrainRequest, model: CompiledModel): TrainerConf
   return {
     steps: request.steps,
     lr: request.lr,
-    schedule: { kind: 'cosine', warmupSteps: request.warmupSteps ?? Math.min(100, Math.floor(request.steps / 10)), totalSteps: request.steps, minRatio: 0.1 },
+    schedule: {
+      kind: 'cosine',
+      warmupSteps: request.warmupSteps ?? Math.min(100, Math.floor(request.steps / 10)),
+      totalSteps: request.steps,
+      minRatio: 0.1,
+    },
     weightDecay: request.weightDecay ?? 0.1,
     clipNorm: request.clipNorm ?? 1,
     evalEvery: request.evalEvery,
@@ -66,10 +73,21 @@ function trainerConfig(request: TrainRequest, model: CompiledModel): TrainerConf
   };
 }
 
-async function execute(engine: Engine, run: Run, request: TrainRequest, callbacks: TrainCallbacks, resumeFrom?: number): Promise<TrainOutcome> {
+async function execute(
+  engine: Engine,
+  run: Run,
+  request: TrainRequest,
+  callbacks: TrainCallbacks,
+  resumeFrom?: number,
+): Promise<TrainOutcome> {
   const model = compileGraph(request.graph);
   const params = createParams(engine, model.specs, request.seed);
-  const data = await openDataSource(request.data, { vocabSize: request.graph.model.vocab_size, batch: request.batch, seqLen: request.seqLen, seed: request.seed });
+  const data = await openDataSource(request.data, {
+    vocabSize: request.graph.model.vocab_size,
+    batch: request.batch,
+    seqLen: request.seqLen,
+    seed: request.seed,
+  });
   const trainer = new Trainer(
     engine,
     params,
@@ -92,7 +110,10 @@ async function execute(engine: Engine, run: Run, request: TrainRequest, callback
   try {
     if (resumeFrom !== undefined) trainer.resume(run.loadCheckpoint(resumeFrom));
     const outcome = await trainer.run();
-    run.updateInfo({ status: outcome.status, ...(outcome.status === 'non-finite' ? { message: outcome.message } : {}) });
+    run.updateInfo({
+      status: outcome.status,
+      ...(outcome.status === 'non-finite' ? { message: outcome.message } : {}),
+    });
     return outcome;
   } catch (error) {
     run.updateInfo({ status: 'failed', message: (error as Error).message });
@@ -103,16 +124,32 @@ async function execute(engine: Engine, run: Run, request: TrainRequest, callback
   }
 }
 
-export async function trainRun(request: TrainRequest, callbacks: TrainCallbacks = {}): Promise<{ run: Run; outcome: TrainOutcome }> {
+export async function trainRun(
+  request: TrainRequest,
+  callbacks: TrainCallbacks = {},
+): Promise<{ run: Run; outcome: TrainOutcome }> {
   const model = compileGraph(request.graph); // validate before touching the disk or the GPU
   const engine = await createNodeEngine();
   try {
-    const { steps, batch, seqLen, lr, evalEvery, checkpointEvery, targetLoss, warmupSteps, weightDecay, clipNorm } = request;
+    const { steps, batch, seqLen, lr, evalEvery, checkpointEvery, targetLoss, warmupSteps, weightDecay, clipNorm } =
+      request;
     const run = new RunStore(request.runsDir).create(
       {
         name: request.name ?? request.graph.name,
         data: request.data as unknown as Record<string, unknown>,
-        train: { steps, batch, seqLen, lr, evalEvery, checkpointEvery, targetLoss, warmupSteps, weightDecay, clipNorm, evalBatches: request.evalBatches },
+        train: {
+          steps,
+          batch,
+          seqLen,
+          lr,
+          evalEvery,
+          checkpointEvery,
+          targetLoss,
+          warmupSteps,
+          weightDecay,
+          clipNorm,
+          evalBatches: request.evalBatches,
+        },
         seed: request.seed,
         versions: { statelab: VERSION, node: process.version },
         device: { ...engine.ctx.adapter, features: undefined },
@@ -127,11 +164,23 @@ export async function trainRun(request: TrainRequest, callbacks: TrainCallbacks 
 }
 
 /** Continues a run from its latest (or a given) checkpoint, up to `steps` total steps. */
-export async function resumeRun(runPath: string, runsDir: string, options: { steps?: number; fromStep?: number }, callbacks: TrainCallbacks = {}) {
+export async function resumeRun(
+  runPath: string,
+  runsDir: string,
+  options: { steps?: number; fromStep?: number },
+  callbacks: TrainCallbacks = {},
+) {
   const run = new RunStore(runsDir).open(runPath);
   const info = run.info();
   const train = info.train as Omit<TrainRequest, 'graph' | 'data' | 'runsDir' | 'seed'>;
-  const request: TrainRequest = { ...train, steps: options.steps ?? train.steps, graph: run.graph(), data: info.data as unknown as DataSpec, runsDir, seed: info.seed };
+  const request: TrainRequest = {
+    ...train,
+    steps: options.steps ?? train.steps,
+    graph: run.graph(),
+    data: info.data as unknown as DataSpec,
+    runsDir,
+    seed: info.seed,
+  };
   const steps = run.checkpointSteps();
   const from = options.fromStep ?? steps[steps.length - 1];
   if (from === undefined) throw new Error(`run ${run.id} has no checkpoint to resume from`);
@@ -145,7 +194,11 @@ export async function resumeRun(runPath: string, runsDir: string, options: { ste
 }
 
 /** Validation loss of a run's checkpoint on its own data (or another data spec). */
-export async function evalRun(runPath: string, runsDir: string, options: { step?: number; data?: DataSpec; batches?: number }) {
+export async function evalRun(
+  runPath: string,
+  runsDir: string,
+  options: { step?: number; data?: DataSpec; batches?: number },
+) {
   const run = new RunStore(runsDir).open(runPath);
   const info = run.info();
   const graph = run.graph();
@@ -158,12 +211,27 @@ export async function evalRun(runPath: string, runsDir: string, options: { step?
     for (const [name, tensor] of params) {
       const saved = checkpoint.params.get(name);
       if (!saved || saved.shape.join() !== tensor.shape.join()) {
-        throw new Error(`checkpoint step ${checkpoint.step} does not match the graph: parameter "${name}" ${saved ? `has shape [${saved.shape}], expected [${tensor.shape}]` : 'is missing'}`);
+        throw new Error(
+          `checkpoint step ${checkpoint.step} does not match the graph: parameter "${name}" ${saved ? `has shape [${saved.shape}], expected [${tensor.shape}]` : 'is missing'}`,
+        );
       }
       engine.write(tensor, saved.data);
     }
-    const data = await openDataSource(options.data ?? (info.data as unknown as DataSpec), { vocabSize: graph.model.vocab_size, batch: train.batch, seqLen: train.seqLen, seed: info.seed });
-    const trainer = new Trainer(engine, params, (p, x, y) => model.loss(p, x, y), trainerConfig({ ...(info.train as unknown as TrainRequest), graph, data: options.data!, runsDir }, model), data.train, data.validation(options.batches ?? 8), { metrics: () => {}, checkpoint: async () => {} });
+    const data = await openDataSource(options.data ?? (info.data as unknown as DataSpec), {
+      vocabSize: graph.model.vocab_size,
+      batch: train.batch,
+      seqLen: train.seqLen,
+      seed: info.seed,
+    });
+    const trainer = new Trainer(
+      engine,
+      params,
+      (p, x, y) => model.loss(p, x, y),
+      trainerConfig({ ...(info.train as unknown as TrainRequest), graph, data: options.data!, runsDir }, model),
+      data.train,
+      data.validation(options.batches ?? 8),
+      { metrics: () => {}, checkpoint: async () => {} },
+    );
     const loss = await trainer.evaluate();
     trainer.destroy();
     return { run, step: checkpoint.step, loss };

@@ -5,7 +5,11 @@ import { rng } from '../../gpu/cpu/tensor.js';
 import type { Batch } from '../../gpu/train/step.js';
 import type { BatchSource } from '../../gpu/train/trainer.js';
 
-export function seededWindows(tokens: ArrayLike<number>, shape: { batch: number; seqLen: number }, seed: number): BatchSource {
+export function seededWindows(
+  tokens: ArrayLike<number>,
+  shape: { batch: number; seqLen: number },
+  seed: number,
+): BatchSource {
   if (tokens.length < shape.seqLen + 2) {
     throw new RangeError(`${tokens.length} tokens are fewer than one window of ${shape.seqLen + 1}`);
   }
@@ -30,7 +34,8 @@ export function seededWindows(tokens: ArrayLike<number>, shape: { batch: number;
     position: () => ({ batches: drawn }),
     restore(position) {
       const target = (position as { batches?: number }).batches;
-      if (!Number.isInteger(target) || target! < 0) throw new Error(`data: invalid saved position ${JSON.stringify(position)}`);
+      if (!Number.isInteger(target) || target! < 0)
+        throw new Error(`data: invalid saved position ${JSON.stringify(position)}`);
       next = rng(seed);
       drawn = 0;
       while (drawn < target!) draw();

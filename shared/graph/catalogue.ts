@@ -63,7 +63,13 @@ export const BUILTIN_KINDS: NodeKindSpec[] = [
     inputs: hiddenIn,
     outputs: hiddenOut,
     params: [
-      { name: 'type', type: 'enum', default: 'rms', choices: ['rms', 'layer'], help: 'RMSNorm (no bias) or LayerNorm.' },
+      {
+        name: 'type',
+        type: 'enum',
+        default: 'rms',
+        choices: ['rms', 'layer'],
+        help: 'RMSNorm (no bias) or LayerNorm.',
+      },
       { name: 'eps', type: 'float', default: 1e-6, min: 1e-12, max: 1e-2, help: 'Added to the variance.' },
     ],
   },
@@ -76,7 +82,14 @@ export const BUILTIN_KINDS: NodeKindSpec[] = [
     outputs: hiddenOut,
     params: [
       { name: 'activation', type: 'enum', default: 'swiglu', choices: ['swiglu', 'geglu'], help: 'Gate activation.' },
-      { name: 'hidden', type: 'int', default: 0, min: 0, max: 1 << 20, help: 'Hidden width; 0 = 8/3·d rounded up to 32.' },
+      {
+        name: 'hidden',
+        type: 'int',
+        default: 0,
+        min: 0,
+        max: 1 << 20,
+        help: 'Hidden width; 0 = 8/3·d rounded up to 32.',
+      },
     ],
   },
   {
@@ -173,13 +186,17 @@ export function resolveParams(
     else if (spec.type === 'float' && (typeof value !== 'number' || !Number.isFinite(value))) bad('must be a number');
     else if (spec.type === 'bool' && typeof value !== 'boolean') bad('must be true or false');
     else if (spec.type === 'string' && typeof value !== 'string') bad('must be a string');
-    else if (spec.type === 'enum' && !spec.choices?.includes(String(value))) bad(`must be one of ${spec.choices?.join(', ')}`);
-    else if (typeof value === 'number' && spec.min !== undefined && value < spec.min) bad(`must be at least ${spec.min}`);
-    else if (typeof value === 'number' && spec.max !== undefined && value > spec.max) bad(`must be at most ${spec.max}`);
+    else if (spec.type === 'enum' && !spec.choices?.includes(String(value)))
+      bad(`must be one of ${spec.choices?.join(', ')}`);
+    else if (typeof value === 'number' && spec.min !== undefined && value < spec.min)
+      bad(`must be at least ${spec.min}`);
+    else if (typeof value === 'number' && spec.max !== undefined && value > spec.max)
+      bad(`must be at most ${spec.max}`);
     values[spec.name] = value;
   }
   for (const name of Object.keys(given)) {
-    if (!specs.some((s) => s.name === name)) problems.push({ field: name, message: 'is not a parameter of this node kind' });
+    if (!specs.some((s) => s.name === name))
+      problems.push({ field: name, message: 'is not a parameter of this node kind' });
   }
   return { values, problems };
 }

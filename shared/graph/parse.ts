@@ -39,7 +39,8 @@ export function parseGraph(text: string, source = 'graph'): GraphDoc {
 }
 
 export function upgradeGraph(raw: unknown, source = 'graph'): GraphDoc {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new GraphError('a graph must be a JSON object', source);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new GraphError('a graph must be a JSON object', source);
   let doc = raw as Json;
   if (doc.format !== GRAPH_FORMAT) {
     throw new GraphError(`"format" must be "${GRAPH_FORMAT}" (got ${JSON.stringify(doc.format)})`, source, 'format');
@@ -49,7 +50,11 @@ export function upgradeGraph(raw: unknown, source = 'graph'): GraphDoc {
     throw new GraphError(`"version" must be a positive integer (got ${JSON.stringify(version)})`, source, 'version');
   }
   if ((version as number) > GRAPH_VERSION) {
-    throw new GraphError(`version ${version} is newer than this StateLab understands (${GRAPH_VERSION}); update StateLab`, source, 'version');
+    throw new GraphError(
+      `version ${version} is newer than this StateLab understands (${GRAPH_VERSION}); update StateLab`,
+      source,
+      'version',
+    );
   }
   while ((version as number) < GRAPH_VERSION) {
     doc = MIGRATIONS[version as number](doc);
@@ -68,11 +73,13 @@ function checkShape(doc: Json, source: string): void {
   if (!model || typeof model !== 'object') fail('model', '"model" must be an object with d_model and vocab_size');
   for (const key of ['d_model', 'vocab_size']) {
     const v = model![key];
-    if (!Number.isInteger(v) || (v as number) < 1) fail(`model.${key}`, `must be a positive integer (got ${JSON.stringify(v)})`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      fail(`model.${key}`, `must be a positive integer (got ${JSON.stringify(v)})`);
   }
   checkNodesAndEdges(doc, source, '');
   if (doc.blocks !== undefined) {
-    if (!doc.blocks || typeof doc.blocks !== 'object' || Array.isArray(doc.blocks)) fail('blocks', '"blocks" must be an object');
+    if (!doc.blocks || typeof doc.blocks !== 'object' || Array.isArray(doc.blocks))
+      fail('blocks', '"blocks" must be an object');
     for (const [name, block] of Object.entries(doc.blocks as Json)) {
       if (!block || typeof block !== 'object') fail(`blocks.${name}`, 'a block must be an object with nodes and edges');
       checkNodesAndEdges(block as Json, source, `blocks.${name}.`);
@@ -87,7 +94,11 @@ function checkNodesAndEdges(container: Json, source: string, path: string): void
     const n = node as Json;
     if (!n || typeof n !== 'object') throw new GraphError('a node must be an object', source, `${path}nodes[${i}]`);
     if (typeof n.id !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n.id)) {
-      throw new GraphError(`node id ${JSON.stringify(n.id)} must be an identifier (letters, digits, _)`, source, `${path}nodes[${i}].id`);
+      throw new GraphError(
+        `node id ${JSON.stringify(n.id)} must be an identifier (letters, digits, _)`,
+        source,
+        `${path}nodes[${i}].id`,
+      );
     }
     if (typeof n.kind !== 'string') throw new GraphError('node needs a "kind"', source, `${path}nodes[${i}].kind`);
     if (n.params !== undefined && (typeof n.params !== 'object' || Array.isArray(n.params) || n.params === null)) {
@@ -97,7 +108,11 @@ function checkNodesAndEdges(container: Json, source: string, path: string): void
   container.edges.forEach((edge: unknown, i: number) => {
     const e = edge as Json;
     if (!e || typeof e.from !== 'string' || typeof e.to !== 'string') {
-      throw new GraphError('an edge needs "from" and "to" strings of the form "node.port"', source, `${path}edges[${i}]`);
+      throw new GraphError(
+        'an edge needs "from" and "to" strings of the form "node.port"',
+        source,
+        `${path}edges[${i}]`,
+      );
     }
   });
 }

@@ -53,7 +53,13 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
     const block = doc.blocks?.[name];
     if (block) attempted.add(name);
     if (!block) {
-      errors.push(new GraphError(`block "${name}" does not exist (known: ${Object.keys(doc.blocks ?? {}).join(', ') || 'none'})`, where, 'block'));
+      errors.push(
+        new GraphError(
+          `block "${name}" does not exist (known: ${Object.keys(doc.blocks ?? {}).join(', ') || 'none'})`,
+          where,
+          'block',
+        ),
+      );
       return null;
     }
     if (blockWidths.has(name)) return blockWidths.get(name)!;
@@ -63,7 +69,13 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
     const out = result.order.find((n) => n.spec.kind === 'block.output');
     const outWidth = out ? out.inWidth : null;
     if (outWidth !== null && outWidth !== width) {
-      errors.push(new GraphError(`block "${name}" maps width ${width} to ${outWidth}; a repeated block must keep its width`, where, 'block'));
+      errors.push(
+        new GraphError(
+          `block "${name}" maps width ${width} to ${outWidth}; a repeated block must keep its width`,
+          where,
+          'block',
+        ),
+      );
       return null;
     }
     blockWidths.set(name, width);
@@ -85,7 +97,13 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
         continue;
       }
       if (spec.scope && spec.scope !== scope) {
-        errors.push(new GraphError(`a ${spec.title} node is only allowed ${spec.scope === 'block' ? 'inside a block' : 'at the top level'}`, where, 'kind'));
+        errors.push(
+          new GraphError(
+            `a ${spec.title} node is only allowed ${spec.scope === 'block' ? 'inside a block' : 'at the top level'}`,
+            where,
+            'kind',
+          ),
+        );
       }
       const { values, problems } = resolveParams(spec.params, node.params ?? {});
       for (const p of problems) errors.push(new GraphError(p.message, where, `params.${p.field}`));
@@ -107,19 +125,46 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
       if (!target) return void errors.push(new GraphError(`edge ends at unknown node "${to.node}"`, where));
       const outPort = source.spec.outputs.find((p) => p.name === from.port);
       const inPort = target.spec.inputs.find((p) => p.name === to.port);
-      if (!outPort) return void errors.push(new GraphError(`${source.spec.title} has no output port "${from.port}" (it has: ${source.spec.outputs.map((p) => p.name).join(', ') || 'none'})`, `${prefix}${from.node}`, from.port));
-      if (!inPort) return void errors.push(new GraphError(`${target.spec.title} has no input port "${to.port}" (it has: ${target.spec.inputs.map((p) => p.name).join(', ') || 'none'})`, `${prefix}${to.node}`, to.port));
+      if (!outPort)
+        return void errors.push(
+          new GraphError(
+            `${source.spec.title} has no output port "${from.port}" (it has: ${source.spec.outputs.map((p) => p.name).join(', ') || 'none'})`,
+            `${prefix}${from.node}`,
+            from.port,
+          ),
+        );
+      if (!inPort)
+        return void errors.push(
+          new GraphError(
+            `${target.spec.title} has no input port "${to.port}" (it has: ${target.spec.inputs.map((p) => p.name).join(', ') || 'none'})`,
+            `${prefix}${to.node}`,
+            to.port,
+          ),
+        );
       if (outPort.type !== inPort.type) {
-        return void errors.push(new GraphError(`type mismatch: ${from.node}.${from.port} gives ${outPort.type}, ${to.node}.${to.port} takes ${inPort.type}`, `${prefix}${to.node}`, to.port));
+        return void errors.push(
+          new GraphError(
+            `type mismatch: ${from.node}.${from.port} gives ${outPort.type}, ${to.node}.${to.port} takes ${inPort.type}`,
+            `${prefix}${to.node}`,
+            to.port,
+          ),
+        );
       }
       if (target.inputs[to.port]) {
-        return void errors.push(new GraphError(`input "${to.port}" is connected twice (from ${target.inputs[to.port].node} and ${from.node})`, `${prefix}${to.node}`, to.port));
+        return void errors.push(
+          new GraphError(
+            `input "${to.port}" is connected twice (from ${target.inputs[to.port].node} and ${from.node})`,
+            `${prefix}${to.node}`,
+            to.port,
+          ),
+        );
       }
       target.inputs[to.port] = from;
     });
     for (const r of byId.values()) {
       for (const port of r.spec.inputs) {
-        if (!r.inputs[port.name]) errors.push(new GraphError(`input "${port.name}" is not connected`, `${prefix}${r.node.id}`, port.name));
+        if (!r.inputs[port.name])
+          errors.push(new GraphError(`input "${port.name}" is not connected`, `${prefix}${r.node.id}`, port.name));
       }
     }
     if (errors.length > before) return null;
@@ -153,7 +198,8 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
       case 'add': {
         const a = input('a').width;
         const b = input('b').width;
-        if (a !== b) errors.push(new GraphError(`shape mismatch: input a has width ${a}, input b has width ${b}`, where, 'b'));
+        if (a !== b)
+          errors.push(new GraphError(`shape mismatch: input a has width ${a}, input b has width ${b}`, where, 'b'));
         setHidden(a);
         return;
       }
@@ -191,9 +237,16 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
   const output = heads[0];
   if (output.params.tied) {
     const embedding = top.order.find((r) => r.spec.kind === 'embedding');
-    if (!embedding) errors.push(new GraphError('a tied LM head needs an Embedding node', output.node.id, 'params.tied'));
+    if (!embedding)
+      errors.push(new GraphError('a tied LM head needs an Embedding node', output.node.id, 'params.tied'));
     else if (embedding.outputs.y.width !== output.inWidth) {
-      errors.push(new GraphError(`a tied LM head needs width ${embedding.outputs.y.width} (the embedding's), got ${output.inWidth}`, output.node.id, 'params.tied'));
+      errors.push(
+        new GraphError(
+          `a tied LM head needs width ${embedding.outputs.y.width} (the embedding's), got ${output.inWidth}`,
+          output.node.id,
+          'params.tied',
+        ),
+      );
     }
   }
   for (const r of top.order) {
@@ -209,7 +262,11 @@ export function validateGraph(doc: GraphDoc, catalogue: Catalogue, checkWidth?: 
   return { errors, warnings, graph: { doc, order: top.order, blocks: blockOrders, output } };
 }
 
-function topologicalOrder(byId: Map<string, ResolvedNode>, prefix: string, errors: GraphError[]): ResolvedNode[] | null {
+function topologicalOrder(
+  byId: Map<string, ResolvedNode>,
+  prefix: string,
+  errors: GraphError[],
+): ResolvedNode[] | null {
   const indegree = new Map<string, number>();
   const users = new Map<string, string[]>();
   for (const r of byId.values()) {
@@ -237,7 +294,8 @@ function topologicalOrder(byId: Map<string, ResolvedNode>, prefix: string, error
 
 function reaches(from: string, to: string, order: ResolvedNode[]): boolean {
   const consumers = new Map<string, string[]>();
-  for (const r of order) for (const ref of Object.values(r.inputs)) consumers.set(ref.node, [...(consumers.get(ref.node) ?? []), r.node.id]);
+  for (const r of order)
+    for (const ref of Object.values(r.inputs)) consumers.set(ref.node, [...(consumers.get(ref.node) ?? []), r.node.id]);
   const stack = [from];
   const seen = new Set<string>();
   while (stack.length) {

@@ -26,7 +26,10 @@ describe('WebGPU device', () => {
 
   it('classifies adapters by name', () => {
     const fake = (description: string) =>
-      ({ info: { vendor: 'x', architecture: '', device: '', description }, features: new Set() }) as unknown as GPUAdapter;
+      ({
+        info: { vendor: 'x', architecture: '', device: '', description },
+        features: new Set(),
+      }) as unknown as GPUAdapter;
     expect(describeAdapter(fake('SwiftShader Device (Subzero)')).isSoftware).toBe(true);
     expect(describeAdapter(fake('NVIDIA H100 80GB HBM3')).isSoftware).toBe(false);
   });
@@ -71,7 +74,10 @@ describe('WebGPU device', () => {
     const e = await engine();
     const out = e.empty([4]);
     e.dispatch(
-      { name: 'broken_kernel', wgsl: '@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = undefined_symbol; }' },
+      {
+        name: 'broken_kernel',
+        wgsl: '@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = undefined_symbol; }',
+      },
       { bindings: [out], workgroups: [1] },
     );
     await expect(e.read(out)).rejects.toThrow(/broken_kernel/);

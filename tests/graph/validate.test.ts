@@ -105,7 +105,9 @@ describe('graph validation', () => {
   it('reports a width mismatch at a residual add', () => {
     const doc = lm();
     doc.blocks!.block.nodes.splice(2, 0, { id: 'proj', kind: 'linear', params: { out_features: 16 } });
-    doc.blocks!.block.edges = doc.blocks!.block.edges.map((e) => (e.to === 'attn.x' ? { from: 'proj.y', to: 'attn.x' } : e));
+    doc.blocks!.block.edges = doc.blocks!.block.edges.map((e) =>
+      e.to === 'attn.x' ? { from: 'proj.y', to: 'attn.x' } : e,
+    );
     doc.blocks!.block.edges.push({ from: 'attn_norm.y', to: 'proj.x' });
     expect(messages(doc)).toContain('block:block/res (b): shape mismatch: input a has width 32, input b has width 16');
   });
@@ -132,10 +134,18 @@ describe('graph validation', () => {
 
 describe('graph files', () => {
   it('malformed or truncated JSON names the file', () => {
-    expect(() => parseGraph('{"format": "statelab-graph", "nodes": [', 'my.graph.json')).toThrow(/my\.graph\.json: malformed JSON \(the file looks truncated\)/);
-    expect(() => parseGraph('{"format": "other"}', 'g.json')).toThrow(/g\.json \(format\): "format" must be "statelab-graph"/);
-    expect(() => parseGraph(JSON.stringify({ ...lm(), version: 99 }), 'g.json')).toThrow(/newer than this StateLab understands/);
-    expect(() => parseGraph(JSON.stringify({ ...lm(), model: { d_model: -4, vocab_size: 3 } }), 'g.json')).toThrow(/model\.d_model\): must be a positive integer/);
+    expect(() => parseGraph('{"format": "statelab-graph", "nodes": [', 'my.graph.json')).toThrow(
+      /my\.graph\.json: malformed JSON \(the file looks truncated\)/,
+    );
+    expect(() => parseGraph('{"format": "other"}', 'g.json')).toThrow(
+      /g\.json \(format\): "format" must be "statelab-graph"/,
+    );
+    expect(() => parseGraph(JSON.stringify({ ...lm(), version: 99 }), 'g.json')).toThrow(
+      /newer than this StateLab understands/,
+    );
+    expect(() => parseGraph(JSON.stringify({ ...lm(), model: { d_model: -4, vocab_size: 3 } }), 'g.json')).toThrow(
+      /model\.d_model\): must be a positive integer/,
+    );
   });
 
   it('version 1 files migrate to version 2 with the same meaning', () => {
@@ -148,7 +158,12 @@ describe('graph files', () => {
       vocab_size: 256,
       nodes: current.nodes,
       edges: current.edges.map((e) => [...e.from.split('.'), ...e.to.split('.')]),
-      blocks: { block: { nodes: current.blocks!.block.nodes, edges: current.blocks!.block.edges.map((e) => [...e.from.split('.'), ...e.to.split('.')]) } },
+      blocks: {
+        block: {
+          nodes: current.blocks!.block.nodes,
+          edges: current.blocks!.block.edges.map((e) => [...e.from.split('.'), ...e.to.split('.')]),
+        },
+      },
     };
     const migrated = parseGraph(JSON.stringify(v1));
     expect(migrated).toEqual(parseGraph(serializeGraph(current)));

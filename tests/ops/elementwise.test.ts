@@ -12,8 +12,18 @@ import { expectGpuClose, upload, useEngine } from '../helpers/gpu.js';
 const engine = useEngine();
 
 // Inputs kept inside each op's domain (log/sqrt need x > 0; pow's exponent gradient needs a > 0).
-const DOMAIN: Partial<Record<UnaryName | BinaryName, [number, number]>> = { log: [0.2, 3], sqrt: [0.2, 3], pow: [0.3, 2], div: [0.5, 2] };
-const PARAMS: Partial<Record<UnaryName, [number, number]>> = { pow_scalar: [3, 0], scale: [-1.7, 0], add_scalar: [0.3, 0], clamp: [-0.5, 0.7] };
+const DOMAIN: Partial<Record<UnaryName | BinaryName, [number, number]>> = {
+  log: [0.2, 3],
+  sqrt: [0.2, 3],
+  pow: [0.3, 2],
+  div: [0.5, 2],
+};
+const PARAMS: Partial<Record<UnaryName, [number, number]>> = {
+  pow_scalar: [3, 0],
+  scale: [-1.7, 0],
+  add_scalar: [0.3, 0],
+  clamp: [-0.5, 0.7],
+};
 
 describe('unary ops', () => {
   for (const op of Object.keys(UNARY) as UnaryName[]) {
@@ -42,7 +52,18 @@ describe('unary ops', () => {
 });
 
 describe('binary ops with broadcasting', () => {
-  const shapes: [number[], number[]][] = [[[2, 3, 5], [2, 3, 5]], [[2, 3, 5], [5]], [[4, 1, 3], [1, 6, 1]], [[7], [1]]];
+  const shapes: [number[], number[]][] = [
+    [
+      [2, 3, 5],
+      [2, 3, 5],
+    ],
+    [[2, 3, 5], [5]],
+    [
+      [4, 1, 3],
+      [1, 6, 1],
+    ],
+    [[7], [1]],
+  ];
   for (const op of Object.keys(BINARY) as BinaryName[]) {
     for (const [sa, sb] of shapes) {
       it(`${op} [${sa}]∘[${sb}]: GPU = reference, forward and both gradients`, async () => {
@@ -76,14 +97,24 @@ describe('binary ops with broadcasting', () => {
     await expectGpuClose(y, whereRef(cond, a, b), 1e-6, 'where');
     backward(sumAll(mul(y, y)));
     const ya = whereRef(cond, a, b);
-    await expectGpuClose(at.grad!, cpuTensor([2, 3], a.data.map((v, i) => (cond.data[i] ? 2 * v : 0))), 1e-5, 'where grad a');
+    await expectGpuClose(
+      at.grad!,
+      cpuTensor(
+        [2, 3],
+        a.data.map((v, i) => (cond.data[i] ? 2 * v : 0)),
+      ),
+      1e-5,
+      'where grad a',
+    );
     const gb = [0, 0, 0];
     for (let i = 0; i < 6; i++) if (!cond.data[i]) gb[i % 3] += 2 * ya.data[i];
     await expectGpuClose(bt.grad!, cpuTensor([3], gb), 1e-5, 'where grad b');
   });
   it('incompatible shapes raise an error naming the op and both shapes', async () => {
     const e = await engine();
-    expect(() => binary('add', upload(e, randn([2, 3], 1)), upload(e, randn([4], 2)))).toThrow(/add: shapes \[2,3\] and \[4\] do not broadcast/);
+    expect(() => binary('add', upload(e, randn([2, 3], 1)), upload(e, randn([4], 2)))).toThrow(
+      /add: shapes \[2,3\] and \[4\] do not broadcast/,
+    );
     const ids = e.fromArray([1, 2], [2], 'i32');
     expect(() => unary('exp', ids)).toThrow(/exp: expected f32 input, got i32\[2\]/);
   });

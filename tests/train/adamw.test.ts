@@ -20,13 +20,24 @@ describe('AdamW with global norm clipping', () => {
       const params = createParams(e, specs, seed);
       const cpuParams = await Promise.all([...params.values()].map(async (p) => Float64Array.from(await p.read())));
       const opt = new AdamW(e, params, { lr: 0.01, weightDecay: 0.1, clipNorm, noDecay: new Set(['b']) });
-      const state = { m: cpuParams.map((p) => new Float64Array(p.length)), v: cpuParams.map((p) => new Float64Array(p.length)), step: 0 };
+      const state = {
+        m: cpuParams.map((p) => new Float64Array(p.length)),
+        v: cpuParams.map((p) => new Float64Array(p.length)),
+        step: 0,
+      };
       for (let step = 0; step < 3; step++) {
-        const grads = specs.map((s, k) => Float64Array.from(Float32Array.from(randn(s.shape, seed + 10 * step + k, 0.3).data)));
+        const grads = specs.map((s, k) =>
+          Float64Array.from(Float32Array.from(randn(s.shape, seed + 10 * step + k, 0.3).data)),
+        );
         [...params.values()].forEach((p, k) => (p.grad = e.fromArray(grads[k], p.shape)));
         opt.update();
         const { norm } = adamwStepRef(cpuParams, grads, state, {
-          lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: [0.1, 0], clipNorm,
+          lr: 0.01,
+          beta1: 0.9,
+          beta2: 0.95,
+          eps: 1e-8,
+          weightDecay: [0.1, 0],
+          clipNorm,
         });
         const info = await opt.normInfo.read();
         expect(Math.abs(info[0] - norm) / norm).toBeLessThan(1e-5);

@@ -63,10 +63,14 @@ describe('the tiny byte-level model', () => {
       expect(Array.from(await params.get(spec.name)!.read())).toEqual(Array.from(cpu));
     }
     const other = createParams(e, specs, 43);
-    expect(Array.from(await other.get('embed_tokens.weight')!.read())).not.toEqual(Array.from(await params.get('embed_tokens.weight')!.read()));
+    expect(Array.from(await other.get('embed_tokens.weight')!.read())).not.toEqual(
+      Array.from(await params.get('embed_tokens.weight')!.read()),
+    );
   });
 
   it('a bad configuration is rejected naming the field', () => {
-    expect(() => tinyParamSpecs({ ...config, dModel: 0 })).toThrow(/tiny model: dModel must be a positive integer \(got 0\)/);
+    expect(() => tinyParamSpecs({ ...config, dModel: 0 })).toThrow(
+      /tiny model: dModel must be a positive integer \(got 0\)/,
+    );
   });
 });

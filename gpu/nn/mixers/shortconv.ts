@@ -23,7 +23,16 @@ const factory: MixerFactory = {
       kind: 'shortconv',
       params: () => [
         { name: 'conv.weight', shape: [dModel, K], init: { kind: 'uniform', low: -bound, high: bound } },
-        ...(hasBias ? [{ name: 'conv.bias', shape: [dModel], init: { kind: 'uniform' as const, low: -bound, high: bound }, noDecay: true }] : []),
+        ...(hasBias
+          ? [
+              {
+                name: 'conv.bias',
+                shape: [dModel],
+                init: { kind: 'uniform' as const, low: -bound, high: bound },
+                noDecay: true,
+              },
+            ]
+          : []),
       ],
       forward(p, x, opts = {}) {
         const out = shortConv(x, p.get('conv.weight'), hasBias ? p.get('conv.bias') : null, opts.initialState?.conv);
