@@ -1,0 +1,86 @@
+// Helpers of the delta-rule and attention tests: a tiny safetensors reader for the fla fixtures, seeded
+// random inputs in the domains the kernels expect, and a layout transpose.
+
+import { readFileSync } from 'node:fs';
+import { cpuTensor, randn, rng, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
+
+/** Reads every f32 tensor of a .safetensors file: 8-byte LE header length, JSON header, raw data. */
+export function readSafetensors(path: string): Map<string, CpuTensor> {
+  const bytes = readFileSync(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const start = 8 + headerLength;
+  const tensors = new Map<string, CpuTensor>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (entry.dtype !== 'F32') throw new Error(`${path}: ${name} is ${entry.dtype}, expected F32`);
+    const [from, to] = entry.data_offsets;
+    const raw = bytes.subarray(start + from, start + to);
+    const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    tensors.set(name, cpuTensor(entry.shape, values));
+  }
+  return tensors;
+}
+
+/** Swaps axes 1 and 2 of a rank-3 or rank-4 tensor ([B,H,T,·] ↔ [B,T,H,·]). */
+export function swapAxes12(x: CpuTensor): CpuTensor {
+  const [A, P, Q] = x.shape;
+  const inner = x.shape.length === 4 ? x.shape[3] : 1;
+  const out = cpuTensor([A, Q, P, ...x.shape.slice(3)]);
+  for (let a = 0; a < A; a++)
+    for (let p = 0; p < P; p++)
+      for (let q = 0; q < Q; q++)
+        for (let i = 0; i < inner; i++)
+          out.data[((a * Q + q) * P + p) * inner + i] = x.data[((a * P + p) * Q + q) * inner + i];
+  return out;
+}
+
+/** Normalizes the last axis to unit L2 norm (delta-rule keys). */
+export function l2NormalizeRows(x: CpuTensor): CpuTensor {
+  const width = x.shape[x.shape.length - 1];
+  const out = cpuTensor(x.shape, x.data);
+  for (let r = 0; r < x.data.length / width; r++) {
+    let norm = 0;
+    for (let i = 0; i < width; i++) norm += x.data[r * width + i] ** 2;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < width; i++) out.data[r * width + i] /= norm;
+  }
+  return out;
+}
+
+export interface DeltaCase {
+  q: CpuTensor;
+  k: CpuTensor;
+  v: CpuTensor;
+  beta: CpuTensor;
+  g?: CpuTensor;
+  h0?: CpuTensor;
+}
+
+/**
+ * Fresh random delta-rule inputs, rounded through f32: unit keys, β in (0, betaMax), log decay in
+ * (−0.5, 0) when gated. `seed` differs per run so every run tests new inputs.
+ */
+export function randomDeltaCase(
+  dims: { B: number; T: number; H: number; K: number; V: number },
+  seed: number,
+  { gated = true, initial = true, betaMax = 1 } = {},
+): DeltaCase {
+  const { B, T, H, K, V } = dims;
+  return {
+    q: toFloat32(randn([B, T, H, K], seed)),
+    k: toFloat32(l2NormalizeRows(randn([B, T, H, K], seed + 1))),
+    v: toFloat32(randn([B, T, H, V], seed + 2)),
+    beta: toFloat32(uniform([B, T, H], seed + 3, 0.05, betaMax)),
+    g: gated ? toFloat32(uniform([B, T, H], seed + 4, -0.5, -0.01)) : undefined,
+    h0: initial ? toFloat32(randn([B, H, K, V], seed + 5, 0.5)) : undefined,
+  };
+}
+
+/** A seed that changes every run (fresh inputs), printed by the caller on failure. */
+export function freshSeed(): number {
+  return Math.floor(rng(Date.now() >>> 0)() * 1e9);
+}
