@@ -152,13 +152,16 @@ export class Trainer {
       windowTokens = 0;
     };
     try {
-      while (executor.step < config.steps && !this.stopRequested) {
+      // `requested` counts steps handed to the executor; it submits them asynchronously, in order.
+      let requested = executor.step;
+      while (requested < config.steps && !this.stopRequested) {
         const batch = this.train.next();
-        this.batches.set(executor.step, batch);
-        this.batches.delete(executor.step - 8);
+        this.batches.set(requested, batch);
+        this.batches.delete(requested - 8);
         pending.push(executor.run(batch));
+        requested++;
         windowTokens += batch.batch * batch.seqLen;
-        const step = executor.step; // steps done so far
+        const step = requested;
         const evaluate =
           this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);
         const checkpoint = config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === config.steps);
@@ -178,6 +181,7 @@ export class Trainer {
         if (checkpoint) await this.sink.checkpoint(await this.snapshot());
       }
       for (const p of pending.splice(0)) await report(await p);
+      await executor.drain();
       return { status: this.stopRequested ? 'stopped' : 'completed', step: executor.step, lastLoss };
     } catch (error) {
       if (error instanceof NonFiniteError) {

@@ -204,7 +204,7 @@ export async function evalRun(
   const graph = run.graph();
   const model = compileGraph(graph);
   const checkpoint = run.loadCheckpoint(options.step);
-  const train = info.train as { batch: number; seqLen: number };
+  const train = info.train as { batch: number; seqLen: number; evalBatches?: number };
   const engine = await createNodeEngine();
   try {
     const params = createParams(engine, model.specs, info.seed);
@@ -229,7 +229,7 @@ export async function evalRun(
       (p, x, y) => model.loss(p, x, y),
       trainerConfig({ ...(info.train as unknown as TrainRequest), graph, data: options.data!, runsDir }, model),
       data.train,
-      data.validation(options.batches ?? 8),
+      data.validation(options.batches ?? train.evalBatches ?? 4),
       { metrics: () => {}, checkpoint: async () => {} },
     );
     const loss = await trainer.evaluate();

@@ -189,7 +189,9 @@ function readMetadata(raw: unknown, source: string): Record<string, string> {
 }
 
 function decodeData(dtype: Dtype, bytes: Uint8Array, count: number): SafetensorsEntry['data'] {
-  const copy = bytes.slice(); // aligned, owned buffer
+  // An owned, aligned copy. (Not `bytes.slice()`: on a Node Buffer that is a view into a shared pool.)
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
   switch (dtype) {
     case 'F32':
       return new Float32Array(copy.buffer, 0, count);

@@ -42,6 +42,12 @@ describe('safetensors', () => {
       1, -2, 3, 2147483647,
     ]);
     expect(encodeSafetensors(back.tensors, back.metadata)).toEqual(file);
+    // Files read with fs come as Node Buffers that view a shared pool at an offset.
+    const pooled = Buffer.concat([Buffer.from('padding!'), Buffer.from(file)]).subarray(8);
+    const fromBuffer = decodeSafetensors(pooled);
+    expect(new Uint8Array(fromBuffer.tensors.find((t) => t.name === 'z.weight')!.data.buffer)).toEqual(
+      new Uint8Array(random.buffer),
+    );
   });
 
   it('decodes F16 and BF16 to float32 exactly for representable values', () => {
