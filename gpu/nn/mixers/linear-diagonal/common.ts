@@ -39,6 +39,12 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   return record(y, 'broadcast', [x], (g) => [sumToShape(g, x.shape)]);
 }
 
+/** expm1(y) as WGSL: exp(y) − 1 without cancellation near 0 (Kahan's trick), exact formula elsewhere. */
+export function expm1Wgsl(y: string): string {
+  const e = `exp(${y})`;
+  return `select(${e} - 1.0, select((${e} - 1.0) * (${y}) / log(${e}), ${y}, ${e} == 1.0), abs(${y}) < 0.5)`;
+}
+
 /** PyTorch's nn.Linear / Conv1d default: U(±1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5)). */
 export function torchDefaultInit(fanIn: number): Init {
   const bound = 1 / Math.sqrt(fanIn);
