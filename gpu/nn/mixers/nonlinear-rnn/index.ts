@@ -1,2 +1,3 @@
 // Registers the nonlinear-rnn mixers (each file calls registerMixer on import).
-export {};
+import './fused.js';
+import './para.js';
