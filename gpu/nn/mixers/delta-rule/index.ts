@@ -1,2 +1,4 @@
 // Registers the delta-rule mixers (each file calls registerMixer on import).
-export {};
+import './deltanet.js';
+import './gated-deltanet.js';
+import './deltaproduct.js';
