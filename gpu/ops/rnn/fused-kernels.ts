@@ -7,7 +7,8 @@
 //
 // The backward kernel runs BPTT in reverse time the same way: pointwise cell VJP, barrier, the
 // transposed product R^T d(raw) (one column per invocation), barrier. It writes the raw-gate gradients
-// per step; the gradient of R is reduced from them afterwards (weight-grad.ts), deterministically.
+// of every step in the layout of a batched matrix product, so that dR = Σ_t d(raw)_t ⊗ h_{t−1} is one
+// deterministic `matmul` against the h history the forward recorded (no atomics, no per-step work).
 
 import { ACTIVATIONS_WGSL } from './activations.js';
 import type { FusedCell } from './cells.js';
@@ -21,11 +22,6 @@ export interface FusedKernelConfig {
   cacheWeights: boolean;
   /** Forward only: record the states and raw gates of every step for the backward pass. */
   saveTape: boolean;
-}
-
-/** Raw gates that take the recurrent product but not the input projection (GRU's g). */
-export function extraRecurrentGates(cell: FusedCell): number[] {
-  return cell.recurrentGates.filter((g) => !cell.inputGates.includes(g));
 }
 
 /** Floats of workgroup memory a kernel needs besides R (shared h or gradient vectors). */
@@ -43,14 +39,18 @@ const NI = ${cell.inputGates.length}u;
 const S = ${cell.states.length}u;
 const K = ${cell.states.length + cell.gates.length}u; // tape entries per step: states, then raw gates
 const WG = ${c.workgroupSize}u;
-struct Params { T: u32, H: u32 }
+struct Params { T: u32, H: u32, B: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 struct CellGrad { draw: array<f32, NB>, dsPrev: array<f32, S> }
 ${ACTIVATIONS_WGSL}
 ${cell.wgsl}`;
 }
 
-/** Forward: y [B, T, H·D], final state [B, S, H·D], optional tape [B, T, K, H·D]. */
+/**
+ * Forward: y [B, T, H·D] and the final state [B, S, H·D]; with `saveTape` also the tape
+ * [B, T, K, H·D] and the h history hist [H, B·T, D] (h_{t−1} per step, the dR product's operand).
+ * R comes transposed per head, rt [H, D (k), NR·D (row)], so consecutive rows are adjacent in memory.
+ */
 export function forwardKernel(c: FusedKernelConfig): string {
   const { cell } = c;
   const S = cell.states.length;
@@ -70,20 +70,20 @@ export function forwardKernel(c: FusedKernelConfig): string {
     : '';
   return `${header(c)}
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
-@group(0) @binding(2) var<storage, read> rw: array<f32>;
+@group(0) @binding(2) var<storage, read> rt: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> s0: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> sT: array<f32>;
-${c.saveTape ? '@group(0) @binding(7) var<storage, read_write> tape: array<f32>;' : ''}
+${c.saveTape ? '@group(0) @binding(7) var<storage, read_write> tape: array<f32>;\n@group(0) @binding(8) var<storage, read_write> hist: array<f32>;' : ''}
 ${c.cacheWeights ? 'var<workgroup> rCache: array<f32, NR * D * D>;' : ''}
 var<workgroup> hShared: array<f32, D>;
 var<workgroup> recShared: array<f32, NR * D>;
 
-// R[g, head, j, k] for row = g·D + j. Cached transposed ([k][row]) so that the invocations of one
-// step, which own consecutive rows, read consecutive words.
+// R[g, head, j, k] for row = g·D + j, stored [k][row]: the invocations of one step own consecutive
+// rows and so read consecutive words.
 fn weight(head: u32, row: u32, k: u32) -> f32 {
-  ${c.cacheWeights ? 'return rCache[k * NR * D + row];' : 'return rw[((row / D) * u.H + head) * D * D + (row % D) * D + k];'}
+  ${c.cacheWeights ? 'return rCache[k * NR * D + row];' : 'return rt[(head * D + k) * NR * D + row];'}
 }
 
 @compute @workgroup_size(WG)
@@ -91,14 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let head = wid.x;
   let b = wid.y;
   let HD = u.H * D;
-  ${
-    c.cacheWeights
-      ? `for (var i = lid; i < NR * D * D; i += WG) {
-    let row = i / D;
-    rCache[(i % D) * NR * D + row] = rw[((row / D) * u.H + head) * D * D + (row % D) * D + i % D];
-  }`
-      : ''
-  }
+  ${c.cacheWeights ? `for (var i = lid; i < NR * D * D; i += WG) { rCache[i] = rt[head * NR * D * D + i]; }` : ''}
   // Invocation lid < D owns hidden unit lid of this head: its state lives in registers all along.
   let owner = lid < D;
   let col = head * D + min(lid, D - 1u);
@@ -119,6 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let bt = b * u.T + t;
       var raw: array<f32, NB>;
 ${raw}
+      ${c.saveTape ? 'hist[(head * u.B * u.T + bt) * D + lid] = s[0]; // h_{t−1}' : ''}
       s = cellStep(raw, s);
       y[bt * HD + col] = s[0];
       hShared[lid] = s[0];
@@ -134,18 +128,19 @@ ${tape}
 
 /**
  * Backward: from dy [B, T, H·D] and the tape, writes dgx [B, T, NI, H·D] (the raw-gate gradients of
- * the input-fed gates), the per-batch-row bias gradient [B, NB, H·D], and, for cells with
- * recurrent-only gates, their raw-gate gradients dextra [B, T, NX, H·D].
+ * the input-fed gates), the per-batch-row bias gradient [B, NB, H·D], and the raw-gate gradients of
+ * the recurrent blocks as drec [NR, H, B·T, D] (the dR product's other operand).
  */
 export function backwardKernel(c: FusedKernelConfig): string {
   const { cell } = c;
   const S = cell.states.length;
   const NB = cell.gates.length;
-  const extras = extraRecurrentGates(cell);
   const writes = [
     ...cell.inputGates.map((g, gi) => `      dgx[(bt * NI + ${gi}u) * HD + col] = cg.draw[${g}];`),
-    ...cell.recurrentGates.map((g, gr) => `      drecShared[${gr}u * D + lid] = cg.draw[${g}];`),
-    ...extras.map((g, xi) => `      dextra[(bt * ${extras.length}u + ${xi}u) * HD + col] = cg.draw[${g}];`),
+    ...cell.recurrentGates.map(
+      (g, gr) => `      drecShared[${gr}u * D + lid] = cg.draw[${g}];
+      drec[((${gr}u * u.H + head) * u.B * u.T + bt) * D + lid] = cg.draw[${g}];`,
+    ),
   ].join('\n');
   return `${header(c)}
 @group(0) @binding(1) var<storage, read> rw: array<f32>;
@@ -154,7 +149,7 @@ export function backwardKernel(c: FusedKernelConfig): string {
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
-${extras.length ? '@group(0) @binding(7) var<storage, read_write> dextra: array<f32>;' : ''}
+@group(0) @binding(7) var<storage, read_write> drec: array<f32>;
 ${c.cacheWeights ? 'var<workgroup> rCache: array<f32, NR * D * D>;' : ''}
 var<workgroup> drecShared: array<f32, NR * D>;
 var<workgroup> partShared: array<f32, NR * D>;
@@ -218,45 +213,5 @@ ${writes}
   if (owner) {
     for (var g = 0u; g < NB; g++) { dbias[(b * NB + g) * HD + col] = dbAcc[g]; }
   }
-}`;
-}
-
-/**
- * dR partials: partial[c, dstStart + gc, head, j, k] = Σ_{rows r of chunk c} src[r, srcStart + gc,
- * head·D + j] · h_{t−1}[r, head·D + k], with rows r = b·T + t and h_{t−1} read from the tape (or
- * the initial state at t = 0). Summing the partials over c afterwards keeps the result deterministic.
- */
-export function weightGradKernel(cell: FusedCell, D: number): string {
-  return `
-const D = ${D}u;
-const S = ${cell.states.length}u;
-const K = ${cell.states.length + cell.gates.length}u;
-const NR = ${cell.recurrentGates.length}u;
-struct Params { rows: u32, T: u32, H: u32, chunk: u32, total: u32, srcGates: u32, srcStart: u32, dstStart: u32, count: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> tape: array<f32>;
-@group(0) @binding(3) var<storage, read> s0: array<f32>;
-@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
-
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= u.total) { return; }
-  let HD = u.H * D;
-  let k = i % D;
-  let j = (i / D) % D;
-  let head = (i / (D * D)) % u.H;
-  let gc = (i / (D * D * u.H)) % u.count;
-  let c = i / (D * D * u.H * u.count);
-  var acc = 0.0;
-  let stop = min(u.rows, (c + 1u) * u.chunk);
-  for (var r = c * u.chunk; r < stop; r++) {
-    let t = r % u.T;
-    var hPrev: f32;
-    if (t > 0u) { hPrev = tape[(r - 1u) * K * HD + head * D + k]; } else { hPrev = s0[(r / u.T) * S * HD + head * D + k]; }
-    acc += src[(r * u.srcGates + u.srcStart + gc) * HD + head * D + j] * hPrev;
-  }
-  partial[(((c * NR + u.dstStart + gc) * u.H + head) * D + j) * D + k] = acc;
 }`;
 }

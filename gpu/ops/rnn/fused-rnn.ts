@@ -10,20 +10,13 @@
 
 import { record } from '../../autograd.js';
 import { uniformBytes, type Engine } from '../../engine.js';
-import { linearGrid } from '../../grid.js';
 import { formatShape, type Tensor } from '../../tensor.js';
 import { zeros } from '../elementwise.js';
 import { sum } from '../reduce.js';
-import { reshape } from '../shape.js';
+import { matmul } from '../matmul.js';
+import { permute, reshape } from '../shape.js';
 import type { FusedCell } from './cells.js';
-import {
-  backwardKernel,
-  extraRecurrentGates,
-  forwardKernel,
-  sharedFloats,
-  weightGradKernel,
-  type FusedKernelConfig,
-} from './fused-kernels.js';
+import { backwardKernel, forwardKernel, sharedFloats, type FusedKernelConfig } from './fused-kernels.js';
 
 export interface FusedRnnOptions {
   /** Where R lives during the time loop; 'auto' caches it in workgroup memory when it fits. */
@@ -127,15 +120,19 @@ export function fusedRnn(
   const y = engine.empty([B, T, hidden]);
   const state = engine.empty([B, S, hidden]);
   const tape = needsGrad ? engine.empty([B, T, S + cell.gates.length, hidden]) : null;
+  const hist = needsGrad ? engine.empty([H, B * T, D]) : null;
   const config: FusedKernelConfig = { cell, D, ...launch, saveTape: needsGrad };
+  // R per head as [k][gate row]: the layout the forward's matrix-vector product reads row-parallel.
+  const rt = engine.noGrad(() => permute(R, [1, 3, 0, 2]));
   engine.dispatch(source('forward', config), {
-    bindings: [gx, R, bias, s0, y, state, ...(tape ? [tape] : [])],
-    uniforms: uniformBytes({ u32: [T, H] }),
+    bindings: [gx, rt, bias, s0, y, state, ...(tape && hist ? [tape, hist] : [])],
+    uniforms: uniformBytes({ u32: [T, H, B] }),
     workgroups: [H, B],
   });
-  if (!tape) return { y, state };
+  rt.release();
+  if (!tape || !hist) return { y, state };
   record(y, `rnn.${cell.kind}`, [gx, R, bias], (dy) => {
-    const grads = fusedRnnBackward(cell, { ...config, saveTape: false }, { B, T, H, D, hidden }, R, s0, tape, dy);
+    const grads = fusedRnnBackward(cell, { ...config, saveTape: false }, { B, T, H, D, hidden }, R, s0, tape, hist, dy);
     return [grads.dgx, grads.dR, grads.dbias];
   });
   return { y, state };
@@ -148,74 +145,27 @@ function fusedRnnBackward(
   R: Tensor,
   s0: Tensor,
   tape: Tensor,
+  hist: Tensor,
   dy: Tensor,
 ): { dgx: Tensor; dR: Tensor; dbias: Tensor } {
   const engine = dy.engine;
   const NI = cell.inputGates.length;
+  const NR = cell.recurrentGates.length;
   const NB = cell.gates.length;
-  const extras = extraRecurrentGates(cell);
   const dgx = engine.empty([B, T, NI * hidden]);
   const dbiasRows = engine.empty([B, NB * hidden]);
-  const dextra = extras.length ? engine.empty([B, T, extras.length * hidden]) : null;
+  const drec = engine.empty([NR, H, B * T, D]);
   engine.dispatch(source('backward', config), {
-    bindings: [R, s0, tape, dy, dgx, dbiasRows, ...(dextra ? [dextra] : [])],
-    uniforms: uniformBytes({ u32: [T, H] }),
+    bindings: [R, s0, tape, dy, dgx, dbiasRows, drec],
+    uniforms: uniformBytes({ u32: [T, H, B] }),
     workgroups: [H, B],
   });
   const dbias = reshape(sum(dbiasRows, 0), [NB, hidden]);
   dbiasRows.release();
-  const dR = recurrentWeightGrad(engine, cell, { B, T, H, D, hidden }, tape, s0, dgx, dextra);
-  dextra?.release();
+  // dR[g, head] = Σ_{b,t} d(raw)_t ⊗ h_{t−1}: one batched product over (gate block, head), K = B·T.
+  const dR = matmul(drec, hist, { transA: true });
+  drec.release();
   return { dgx, dR, dbias };
-}
-
-/** dR = Σ_{b,t} d(raw)_t ⊗ h_{t−1} per (gate block, head), in two deterministic passes. */
-function recurrentWeightGrad(
-  engine: Engine,
-  cell: FusedCell,
-  { B, T, H, D }: Dims,
-  tape: Tensor,
-  s0: Tensor,
-  dgx: Tensor,
-  dextra: Tensor | null,
-): Tensor {
-  const NR = cell.recurrentGates.length;
-  const rows = B * T;
-  const perChunk = NR * H * D * D;
-  // Enough chunks of rows to keep ~64k invocations busy; the partials are summed by `sum` below.
-  const chunks = Math.max(1, Math.min(rows, Math.ceil(65536 / perChunk)));
-  const chunk = Math.ceil(rows / chunks);
-  const partial = engine.empty([chunks, perChunk]);
-  const kernel = { name: `rnn.${cell.kind}.weight_grad`, wgsl: weightGradKernel(cell, D) };
-  // Each recurrent block reads its gradient from dgx (input-fed gates) or dextra (recurrent-only).
-  // Runs of consecutive blocks from the same source go in one dispatch.
-  const sourceOf = (gr: number) => {
-    const g = cell.recurrentGates[gr];
-    const gi = cell.inputGates.indexOf(g);
-    return gi >= 0
-      ? { src: dgx, gates: cell.inputGates.length, index: gi }
-      : { src: dextra!, gates: extraRecurrentGates(cell).length, index: extraRecurrentGates(cell).indexOf(g) };
-  };
-  let gr = 0;
-  while (gr < NR) {
-    const first = sourceOf(gr);
-    let count = 1;
-    while (gr + count < NR) {
-      const next = sourceOf(gr + count);
-      if (next.src !== first.src || next.index !== first.index + count) break;
-      count++;
-    }
-    const total = chunks * count * H * D * D;
-    engine.dispatch(kernel, {
-      bindings: [first.src, tape, s0, partial],
-      uniforms: uniformBytes({ u32: [rows, T, H, chunk, total, first.gates, first.index, gr, count] }),
-      workgroups: linearGrid(total),
-    });
-    gr += count;
-  }
-  const dR = reshape(sum(partial, 0), [NR, H, D, D]);
-  partial.release();
-  return dR;
 }
 
 /**
