@@ -1,2 +1,2 @@
 // Registers the attention mixers (each file calls registerMixer on import).
-export {};
+import './attention.js';

@@ -1,0 +1,179 @@
+// Causal multi-head softmax attention as a mixer (fla/layers/attn.py; the Llama teacher and Griffin's
+// local attention), with grouped/multi-query heads, a sliding window, and the Forgetting Transformer's
+// data-dependent forget gate (fla/layers/forgetting_attn.py): logits get F_i − F_j with
+// F_t = Σ_{s≤t} log σ(w_f·x_s + b_f) per head.
+// Its state is the KV cache: the keys and values of every token so far (and F per token with the forget
+// gate), [B, L, ·]; a step appends one token and attends over the cache with the same flash kernel.
+// The window masks keys older than `window`, so compute per token stays O(window); the cache itself keeps
+// every token (RoPE positions will need the token count, which is the cache length).
+
+import { attention } from '../../../ops/attention/attention.js';
+import { full, logsigmoid } from '../../../ops/elementwise.js';
+import { linear } from '../../../ops/matmul.js';
+import { linearScan } from '../../../ops/scan/linear-scan.js';
+import { concat, reshape, slice } from '../../../ops/shape.js';
+import type { Engine } from '../../../engine.js';
+import type { Tensor } from '../../../tensor.js';
+import {
+  registerMixer,
+  resolveOptions,
+  type Mixer,
+  type MixerFactory,
+  type MixerOptions,
+  type MixerState,
+} from '../../mixer.js';
+import type { ParamSpec, ParamView } from '../../module.js';
+
+export interface AttentionConfig {
+  kind: string;
+  dModel: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** 0 = full causal attention. */
+  window: number;
+  forgetGate: boolean;
+  qkvBias: boolean;
+}
+
+const INIT_STD = 0.02;
+
+export function attentionParamSpecs(c: AttentionConfig): ParamSpec[] {
+  const { dModel: d, heads: H, kvHeads: G, headDim: D } = c;
+  const projection = (name: string, out: number): ParamSpec[] => [
+    { name: `${name}.weight`, shape: [out, d], init: { kind: 'normal', std: INIT_STD } },
+    ...(c.qkvBias
+      ? [{ name: `${name}.bias`, shape: [out], init: { kind: 'constant' as const, value: 0 }, noDecay: true }]
+      : []),
+  ];
+  return [
+    ...projection('q_proj', H * D),
+    ...projection('k_proj', G * D),
+    ...projection('v_proj', G * D),
+    ...(c.forgetGate
+      ? [
+          { name: 'fgate_proj.weight', shape: [H, d], init: { kind: 'normal' as const, std: INIT_STD } },
+          { name: 'fgate_proj.bias', shape: [H], init: { kind: 'constant' as const, value: 0 }, noDecay: true },
+        ]
+      : []),
+    { name: 'o_proj.weight', shape: [d, H * D], init: { kind: 'normal', std: INIT_STD } },
+  ];
+}
+
+function project(c: AttentionConfig, p: ParamView, name: string, x: Tensor): Tensor {
+  return linear(x, p.get(`${name}.weight`), c.qkvBias ? p.get(`${name}.bias`) : undefined);
+}
+
+/** x [B, T, d] after a cache of L tokens (state) → y [B, T, d] and the cache of L + T tokens. */
+function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | undefined) {
+  const { heads: H, kvHeads: G, headDim: D } = c;
+  const [B, T] = x.shape;
+  const q = reshape(project(c, p, 'q_proj', x), [B, T, H, D]);
+  let k = reshape(project(c, p, 'k_proj', x), [B, T, G, D]);
+  let v = reshape(project(c, p, 'v_proj', x), [B, T, G, D]);
+  const cached = cache && cache.k.shape[1] > 0 ? cache : undefined;
+  if (cached) {
+    k = concat([cached.k, k], 1);
+    v = concat([cached.v, v], 1);
+  }
+  const next: MixerState = { k, v };
+  let cumLogForget: Tensor | undefined;
+  if (c.forgetGate) {
+    const logF = logsigmoid(linear(x, p.get('fgate_proj.weight'), p.get('fgate_proj.bias')));
+    // F_t = F_{t-1} + log f_t: a linear scan with a = 1, continuing from the cache's last F.
+    const L = cached ? cached.f.shape[1] : 0;
+    const last = cached ? reshape(slice(cached.f, 1, L - 1, L), [B, H]) : undefined;
+    const F = linearScan(full(x.engine, [B, T, H], 1), logF, last).h;
+    cumLogForget = cached ? concat([cached.f, F], 1) : F;
+    next.f = cumLogForget;
+  }
+  const o = attention(q, k, v, { window: c.window, cumLogForget, layer: p.prefix || c.kind });
+  return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight')), state: next };
+}
+
+export function attentionMixer(c: AttentionConfig): Mixer {
+  const { dModel: d, heads: H, kvHeads: G, headDim: D } = c;
+  return {
+    kind: c.kind,
+    params: () => attentionParamSpecs(c),
+    forward(p, x, { initialState, returnState } = {}) {
+      const { y, state } = run(c, p, x, initialState);
+      return returnState ? { y, state } : { y };
+    },
+    step(p, x, state) {
+      const [B] = x.shape;
+      const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state);
+      return { y: reshape(y, [B, d]), state: next };
+    },
+    initialState(engine: Engine, batch: number) {
+      const state: MixerState = { k: engine.empty([batch, 0, G, D]), v: engine.empty([batch, 0, G, D]) };
+      if (c.forgetGate) state.f = engine.empty([batch, 0, H]);
+      return state;
+    },
+    // The cache grows by this many floats per token (the mixer contract's convention for attention).
+    stateSize: () => 2 * G * D + (c.forgetGate ? H : 0),
+    flopsPerToken: () => 2 * d * (H * D + 2 * G * D + (c.forgetGate ? H : 0)) + 2 * H * D * d,
+  };
+}
+
+/** The layer's shape from its options; errors name the layer kind and the option. */
+export function attentionConfig(dModel: number, given: MixerOptions): AttentionConfig {
+  const o = resolveOptions(ATTENTION, given);
+  const heads = o.num_heads as number;
+  const kvHeads = (o.num_kv_heads as number) || heads;
+  if (heads % kvHeads !== 0) {
+    throw new RangeError(`attention: option "num_kv_heads" ${kvHeads} must divide num_heads ${heads}`);
+  }
+  const headDim = (o.head_dim as number) || dModel / heads;
+  if (!Number.isInteger(headDim)) {
+    throw new RangeError(`attention: option "num_heads" ${heads} must divide d_model ${dModel} (or set head_dim)`);
+  }
+  return {
+    kind: 'attention',
+    dModel,
+    heads,
+    kvHeads,
+    headDim,
+    window: o.window as number,
+    forgetGate: o.forget_gate as boolean,
+    qkvBias: o.qkv_bias as boolean,
+  };
+}
+
+export const ATTENTION: MixerFactory = {
+  kind: 'attention',
+  title: 'Attention',
+  family: 'attention',
+  description:
+    'Causal softmax attention (flash-style, memory linear in T) with grouped/multi-query heads, an optional sliding window (local attention) and the Forgetting Transformer gate.',
+  options: [
+    { name: 'num_heads', type: 'int', default: 4, min: 1, max: 128, help: 'Query heads.' },
+    {
+      name: 'num_kv_heads',
+      type: 'int',
+      default: 0,
+      min: 0,
+      max: 128,
+      help: 'Key/value heads (grouped-query attention; 1 = multi-query); 0 = num_heads.',
+    },
+    { name: 'head_dim', type: 'int', default: 0, min: 0, max: 256, help: 'Head dim; 0 = d_model / num_heads.' },
+    {
+      name: 'window',
+      type: 'int',
+      default: 0,
+      min: 0,
+      max: 1 << 20,
+      help: 'Sliding window in tokens (Griffin local attention uses 2048); 0 = full causal attention.',
+    },
+    {
+      name: 'forget_gate',
+      type: 'bool',
+      default: false,
+      help: 'Forgetting Transformer: add F_i − F_j with F the cumulative log forget gate per head (FoX).',
+    },
+    { name: 'qkv_bias', type: 'bool', default: false, help: 'Biases on the q, k, v projections.' },
+  ],
+  create: (dModel, given) => attentionMixer(attentionConfig(dModel, given)),
+};
+
+registerMixer(ATTENTION);
