@@ -100,11 +100,11 @@ export const TEMPLATES: Record<string, GraphDoc> = {
     2,
   ),
   mamba2: languageModel('Mamba-2', 'Mamba-2 / SSD: scalar per-head decay.', [{ mixer: 'mamba2', mlp: false }], 2),
-  hawk: languageModel('Hawk', 'Hawk: RG-LRU recurrent blocks with gated MLPs.', [{ mixer: 'rglru' }], 2),
+  hawk: languageModel('Hawk', 'Hawk: RG-LRU recurrent blocks with gated MLPs.', [{ mixer: 'hawk' }], 2),
   griffin: languageModel(
     'Griffin',
     'Griffin hybrid: two RG-LRU blocks, then one local-attention block.',
-    [{ mixer: 'rglru' }, { mixer: 'rglru' }, { mixer: 'attention', params: { window: 64 } }],
+    [{ mixer: 'hawk' }, { mixer: 'hawk' }, { mixer: 'attention', params: { window: 64 } }],
     1,
   ),
   xlstm: languageModel(
