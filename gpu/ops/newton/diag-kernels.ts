@@ -84,8 +84,12 @@ ${diagLoaders({ initial: true })}
 ${MAIN_PER_UNIT}
   let p = loadParams(unit);
   var s = loadInitial(b, unit);
+  // x_{t+1} is loaded while step t computes: the loads do not wait on the recurrence.
+  var xNext = loadPre(b, 0u, unit);
   for (var t = 0u; t < u.T; t++) {
-    s = cellStep(loadPre(b, t, unit), p, s);
+    let xt = xNext;
+    if (t + 1u < u.T) { xNext = loadPre(b, t + 1u, unit); }
+    s = cellStep(xt, p, s);
     y[(b * u.T + t) * u.d + unit] = s[OUT];
     ${saveStates ? 'for (var q = 0u; q < S; q++) { states[((b * u.T + t) * S + q) * u.d + unit] = s[q]; }' : ''}
   }

@@ -54,15 +54,16 @@ ${cell.wgsl}`;
 export function forwardKernel(c: FusedKernelConfig): string {
   const { cell } = c;
   const S = cell.states.length;
-  const raw = cell.gates
+  // Bias and input parts are loaded before the matrix-vector product, so their memory latency
+  // overlaps it; the recurrent parts are added after the barrier.
+  const inputPart = cell.gates
     .map((_, g) => {
-      const terms = [`bias[${g}u * HD + col]`];
       const gi = cell.inputGates.indexOf(g);
-      if (gi >= 0) terms.push(`gx[(bt * NI + ${gi}u) * HD + col]`);
-      const gr = cell.recurrentGates.indexOf(g);
-      if (gr >= 0) terms.push(`recShared[${gr}u * D + lid]`);
-      return `      raw[${g}] = ${terms.join(' + ')};`;
+      return `      raw[${g}] = bias[${g}u * HD + col]${gi >= 0 ? ` + gx[(bt * NI + ${gi}u) * HD + col]` : ''};`;
     })
+    .join('\n');
+  const recurrentPart = cell.recurrentGates
+    .map((g, gr) => `      raw[${g}] += recShared[${gr}u * D + lid];`)
     .join('\n');
   const tape = c.saveTape
     ? `      for (var q = 0u; q < S; q++) { tape[(bt * K + q) * HD + col] = s[q]; }
@@ -102,6 +103,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
   for (var t = 0u; t < u.T; t++) {
+    let bt = b * u.T + t;
+    var raw: array<f32, NB>;
+    if (owner) {
+${inputPart}
+    }
     for (var row = lid; row < NR * D; row += WG) {
       var acc = 0.0;
       for (var k = 0u; k < D; k++) { acc += weight(head, row, k) * hShared[k]; }
@@ -109,9 +115,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     if (owner) {
-      let bt = b * u.T + t;
-      var raw: array<f32, NB>;
-${raw}
+${recurrentPart}
       ${c.saveTape ? 'hist[(head * u.B * u.T + bt) * D + lid] = s[0]; // h_{t−1}' : ''}
       s = cellStep(raw, s);
       y[bt * HD + col] = s[0];
