@@ -8,36 +8,16 @@ import '../../gpu/nn/mixers/attention/index.js';
 import { attentionConfig } from '../../gpu/nn/mixers/attention/attention.js';
 import { attentionLayerRef } from '../../gpu/nn/mixers/attention/attention.ref.js';
 import type { RefParams, RefState } from '../../gpu/nn/mixers/linear-diagonal/ref-utils.js';
-import { initialValues, paramView, type ParamMap } from '../../gpu/nn/module.js';
-import type { Engine } from '../../gpu/engine.js';
+import { paramView } from '../../gpu/nn/module.js';
 import { download, expectGpuClose, relativeError, upload, useEngine } from '../helpers/gpu.js';
 import { centralDifferences, stack, tokens } from './diagonal-helpers.js';
-import { freshSeed } from './delta-helpers.js';
+import { freshSeed, noisyParams, uploadParams } from './delta-helpers.js';
 
 const engine = useEngine();
 const D_MODEL = 8;
 
-/** The mixer's own initialization plus noise (so zero biases are exercised), rounded through f32. */
 function randomParams(options: MixerOptions, seed: number): RefParams {
-  const params: RefParams = new Map();
-  for (const spec of mixerFactory('attention').create(D_MODEL, options).params()) {
-    const values = initialValues(spec, seed);
-    const noise = randn(spec.shape, seed + spec.name.length, 0.3);
-    params.set(
-      spec.name,
-      toFloat32(
-        cpuTensor(
-          spec.shape,
-          values.data.map((v, i) => v + noise.data[i]),
-        ),
-      ),
-    );
-  }
-  return params;
-}
-
-function uploadParams(e: Engine, params: RefParams): ParamMap {
-  return new Map([...params].map(([name, t]) => [name, upload(e, t, true)]));
+  return noisyParams(mixerFactory('attention').create(D_MODEL, options).params(), seed, 0.3);
 }
 
 /** A cache of L earlier tokens: keys, values and (FoX) a decreasing cumulative log forget gate. */

@@ -1,8 +1,11 @@
-// Helpers of the delta-rule and attention tests: a tiny safetensors reader for the fla fixtures, seeded
-// random inputs in the domains the kernels expect, and a layout transpose.
+// Helpers of the delta-rule, attention and block tests: a tiny safetensors reader for the fla fixtures,
+// seeded random inputs in the domains the kernels expect, a layout transpose, and noisy parameters.
 
 import { readFileSync } from 'node:fs';
 import { cpuTensor, randn, rng, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
+import type { Engine } from '../../gpu/engine.js';
+import { initialValues, type ParamMap, type ParamSpec } from '../../gpu/nn/module.js';
+import { upload } from '../helpers/gpu.js';
 
 /** Reads every f32 tensor of a .safetensors file: 8-byte LE header length, JSON header, raw data. */
 export function readSafetensors(path: string): Map<string, CpuTensor> {
@@ -83,4 +86,28 @@ export function randomDeltaCase(
 /** A seed that changes every run (fresh inputs), printed by the caller on failure. */
 export function freshSeed(): number {
   return Math.floor(rng(Date.now() >>> 0)() * 1e9);
+}
+
+/** A module's own initialization plus normal noise (so zero/one inits are exercised), rounded through f32. */
+export function noisyParams(specs: ParamSpec[], seed: number, noise: number): Map<string, CpuTensor> {
+  const params = new Map<string, CpuTensor>();
+  for (const spec of specs) {
+    const values = initialValues(spec, seed);
+    const jitter = randn(spec.shape, seed + spec.name.length, noise);
+    params.set(
+      spec.name,
+      toFloat32(
+        cpuTensor(
+          spec.shape,
+          values.data.map((v, i) => v + jitter.data[i]),
+        ),
+      ),
+    );
+  }
+  return params;
+}
+
+/** Uploads a parameter map as trainable tensors. */
+export function uploadParams(e: Engine, params: Map<string, CpuTensor>): ParamMap {
+  return new Map([...params].map(([name, t]) => [name, upload(e, t, true)]));
 }
