@@ -12,7 +12,7 @@ import { add, exp, full, mul, zeros } from '../../../ops/elementwise.js';
 import { linear, matmul } from '../../../ops/matmul.js';
 import { linearScan } from '../../../ops/scan/linear-scan.js';
 import { linearStep } from '../../../ops/scan/step.js';
-import { reshape } from '../../../ops/shape.js';
+import { permute, reshape } from '../../../ops/shape.js';
 import type { Tensor } from '../../../tensor.js';
 import { shortConv, shortConvStep } from '../../blocks/short-conv.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
@@ -53,11 +53,12 @@ function hawkMixer(dModel: number, options: MixerOptions): Mixer {
   }
   const blockWidth = width / heads;
 
-  /** The reference's BlockDiagonalLinear: per head, x_h W_h + b_h, as a broadcast batched matmul. */
+  /** The reference's BlockDiagonalLinear: per head, x_h W_h + b_h, as one matmul batched over heads. */
   const blockDiagonal = (p: ParamView, name: string, u: Tensor) => {
     const lead = u.shape.slice(0, -1);
-    const blocks = reshape(u, [...lead, heads, 1, blockWidth]);
-    const y = reshape(matmul(blocks, p.get(`${name}.w`)), [...lead, width]);
+    const rows = lead.reduce((a, b) => a * b, 1);
+    const perHead = permute(reshape(u, [rows, heads, blockWidth]), [1, 0, 2]);
+    const y = reshape(permute(matmul(perHead, p.get(`${name}.w`)), [1, 0, 2]), [...lead, width]);
     return add(y, reshape(p.get(`${name}.b`), [width]));
   };
 
