@@ -1,0 +1,214 @@
+// The layers suite for classes C and D (protocol: ../shared/handbook/benchmarks.md, grid "layers"):
+// forward+backward of the mixer cores alone at B=8, T ∈ {1024, 2048}, d=512 as 4 heads of 128:
+//  - delta rule (DeltaNet) and gated delta rule (Gated DeltaNet), chunked WY/UT kernels, against
+//    PyTorch's eager fp32 naive recurrence (bench/torch/layers_delta.py, same row names);
+//  - causal attention (flash kernels) against PyTorch's scaled_dot_product_attention in fp32;
+//  - forward-only rows for the fused recurrent delta rule and the sliding-window / FoX attention
+//    variants (no PyTorch row: they document our own costs).
+// Every configuration is checked before it is timed against the float64 reference on the first
+// CHECK_T tokens of batch row 0 (both layers are causal, so a prefix is exact).
+
+import { backward } from '../../gpu/autograd.js';
+import { cpuTensor, randn, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
+import type { Engine } from '../../gpu/engine.js';
+import { attention, type AttentionOptions } from '../../gpu/ops/attention/attention.js';
+import { attentionRef } from '../../gpu/ops/attention/attention.ref.js';
+import { chunkDeltaRule } from '../../gpu/ops/delta/chunk.js';
+import { deltaRuleRef } from '../../gpu/ops/delta/delta-rule.ref.js';
+import { fusedRecurrentDeltaRule } from '../../gpu/ops/delta/recurrent.js';
+import type { Tensor } from '../../gpu/tensor.js';
+import type { BenchRow, BenchSuite } from '../suite.js';
+import { timeGpu } from '../timing.js';
+
+const CHECK_T = 48;
+
+function upload(engine: Engine, t: CpuTensor, requiresGrad = true): Tensor {
+  const tensor = engine.fromArray(t.data, t.shape);
+  tensor.requiresGrad = requiresGrad;
+  return engine.keep(tensor);
+}
+
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return Number.isFinite(diff) ? diff / Math.max(scale, 1e-30) : Infinity;
+}
+
+/** Rows [b = 0, t < T'] of a [B, T, ...] tensor. */
+function prefix(x: CpuTensor, length: number): CpuTensor {
+  const [, T, ...rest] = x.shape;
+  const inner = x.data.length / (x.shape[0] * T);
+  return cpuTensor([1, length, ...rest], x.data.subarray(0, length * inner));
+}
+
+function unitRows(x: CpuTensor): CpuTensor {
+  const K = x.shape[x.shape.length - 1];
+  const out = cpuTensor(x.shape, x.data);
+  for (let r = 0; r < x.data.length / K; r++) {
+    const norm = Math.hypot(...x.data.subarray(r * K, (r + 1) * K));
+    for (let i = 0; i < K; i++) out.data[r * K + i] /= norm;
+  }
+  return out;
+}
+
+async function benchDelta(
+  engine: Engine,
+  B: number,
+  T: number,
+  H: number,
+  K: number,
+  gated: boolean,
+): Promise<BenchRow[]> {
+  const name = gated ? 'gated_delta_rule' : 'delta_rule';
+  const cpu = {
+    q: toFloat32(randn([B, T, H, K], 1)),
+    k: toFloat32(unitRows(randn([B, T, H, K], 2))),
+    v: toFloat32(randn([B, T, H, K], 3)),
+    beta: toFloat32(uniform([B, T, H], 4, 0.05, 1)),
+    g: toFloat32(uniform([B, T, H], 5, -0.3, -0.01)),
+  };
+  const q = upload(engine, cpu.q);
+  const k = upload(engine, cpu.k);
+  const v = upload(engine, cpu.v);
+  const beta = upload(engine, cpu.beta);
+  const g = gated ? upload(engine, cpu.g) : undefined;
+  const dO = upload(engine, toFloat32(randn([B, T, H, K], 6)), false);
+  const inputs = [q, k, v, beta, ...(g ? [g] : [])];
+  const rows: BenchRow[] = [];
+  try {
+    const y = await engine.noGrad(() => chunkDeltaRule(q, k, v, beta, { g }).o).read();
+    const ref = deltaRuleRef({
+      q: prefix(cpu.q, CHECK_T),
+      k: prefix(cpu.k, CHECK_T),
+      v: prefix(cpu.v, CHECK_T),
+      beta: prefix(cpu.beta, CHECK_T),
+      g: gated ? prefix(cpu.g, CHECK_T) : undefined,
+      scale: 1 / Math.sqrt(K),
+    }).o;
+    const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
+    if (!(checkError < 1e-3)) throw new Error(`layers-delta bench ${name} T=${T}: check error ${checkError}`);
+    const config = { B, T, H, K, V: K, chunk: 32 };
+    engine.pool.resetPeak();
+    const train = await timeGpu(engine, () => {
+      backward(chunkDeltaRule(q, k, v, beta, { g }).o, dO);
+      for (const t of inputs) t.grad = null;
+    });
+    rows.push({
+      suite: 'layers-delta',
+      name: `${name} fwd+bwd T=${T}`,
+      config,
+      ms: train.ms,
+      tokensPerSec: (B * T) / (train.ms / 1000),
+      peakBytes: engine.pool.stats.peakBytesInUse,
+      checkError,
+      clock: `${train.clock} ×${train.iters} (host ${train.hostMs.toFixed(3)} ms)`,
+      note: 'chunked WY/UT (3 forward + 6 backward dispatches)',
+    });
+    for (const [mode, run] of [
+      ['chunked', () => chunkDeltaRule(q, k, v, beta, { g })],
+      ['fused recurrent', () => fusedRecurrentDeltaRule(q, k, v, beta, { g })],
+    ] as const) {
+      const t = await timeGpu(engine, () => void engine.noGrad(run));
+      rows.push({
+        suite: 'layers-delta',
+        name: `${name} fwd ${mode} T=${T}`,
+        config,
+        ms: t.ms,
+        tokensPerSec: (B * T) / (t.ms / 1000),
+        clock: `${t.clock} ×${t.iters}`,
+      });
+    }
+    return rows;
+  } finally {
+    for (const t of [...inputs, dO]) t.release();
+    engine.pool.trim();
+  }
+}
+
+async function benchAttention(engine: Engine, B: number, T: number, H: number, D: number): Promise<BenchRow[]> {
+  const cpu = {
+    q: toFloat32(randn([B, T, H, D], 11)),
+    k: toFloat32(randn([B, T, H, D], 12)),
+    v: toFloat32(randn([B, T, H, D], 13)),
+  };
+  const q = upload(engine, cpu.q);
+  const k = upload(engine, cpu.k);
+  const v = upload(engine, cpu.v);
+  const dO = upload(engine, toFloat32(randn([B, T, H, D], 14)), false);
+  // FoX bias: a decreasing cumulative log forget gate per head.
+  const steps = uniform([B, T, H], 15, -0.05, -0.001);
+  const cum = cpuTensor(steps.shape);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      let acc = 0;
+      for (let t = 0; t < T; t++) cum.data[(b * T + t) * H + h] = acc += steps.data[(b * T + t) * H + h];
+    }
+  const fox = upload(engine, toFloat32(cum));
+  const rows: BenchRow[] = [];
+  try {
+    const y = await engine.noGrad(() => attention(q, k, v)).read();
+    const ref = attentionRef({
+      q: prefix(cpu.q, CHECK_T),
+      k: prefix(cpu.k, CHECK_T),
+      v: prefix(cpu.v, CHECK_T),
+      scale: 1 / Math.sqrt(D),
+      window: 0,
+    });
+    const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
+    if (!(checkError < 1e-3)) throw new Error(`layers-delta bench attention T=${T}: check error ${checkError}`);
+    const variants: [string, AttentionOptions, boolean][] = [
+      ['attention fwd+bwd', {}, true],
+      ['attention fwd', {}, false],
+      ['attention window=256 fwd+bwd', { window: 256 }, true],
+      ['attention fox fwd+bwd', { cumLogForget: fox }, true],
+    ];
+    for (const [label, options, train] of variants) {
+      engine.pool.resetPeak();
+      const t = await timeGpu(engine, () => {
+        if (train) {
+          backward(attention(q, k, v, options), dO);
+          for (const x of [q, k, v, fox]) x.grad = null;
+        } else engine.noGrad(() => attention(q, k, v, options));
+      });
+      // Causal: half of the T×T scores; QKᵀ and PV forward, about 2.5× that for the backward.
+      const window = options.window ?? 0;
+      const pairs = window > 0 ? T * Math.min(window, T) : (T * (T + 1)) / 2;
+      const flops = 4 * B * H * pairs * D * (train ? 3.5 : 1);
+      rows.push({
+        suite: 'layers-delta',
+        name: `${label} T=${T}`,
+        config: { B, T, H, D, window },
+        ms: t.ms,
+        tflops: flops / (t.ms * 1e9),
+        tokensPerSec: (B * T) / (t.ms / 1000),
+        peakBytes: engine.pool.stats.peakBytesInUse,
+        checkError,
+        clock: `${t.clock} ×${t.iters} (host ${t.hostMs.toFixed(3)} ms)`,
+      });
+    }
+    return rows;
+  } finally {
+    for (const t of [q, k, v, dO, fox]) t.release();
+    engine.pool.trim();
+  }
+}
+
+export const layersDeltaSuite: BenchSuite = {
+  name: 'layers-delta',
+  async run(engine, { quick }) {
+    const rows: BenchRow[] = [];
+    const [B, H, K] = quick ? [2, 2, 16] : [8, 4, 128];
+    for (const T of quick ? [64, 100] : [1024, 2048]) {
+      rows.push(...(await benchDelta(engine, B, T, H, K, false)));
+      rows.push(...(await benchDelta(engine, B, T, H, K, true)));
+      rows.push(...(await benchAttention(engine, B, T, H, K)));
+    }
+    return rows;
+  },
+};
+
+export default layersDeltaSuite;
