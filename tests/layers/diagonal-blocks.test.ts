@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { backward } from '../../gpu/autograd.js';
 import { randn, toFloat32, uniform } from '../../gpu/cpu/tensor.js';
 import { rmsNormGatedRef, shortConvRef, tokenShiftRef } from '../../gpu/nn/blocks/blocks.ref.js';
 import { rmsNormGated } from '../../gpu/nn/blocks/gated-rms-norm.js';
 import { shortConv, shortConvStep } from '../../gpu/nn/blocks/short-conv.js';
 import { tokenShift } from '../../gpu/nn/blocks/token-shift.js';
-import { add } from '../../gpu/ops/elementwise.js';
+import { add, mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
-import { mul } from '../../gpu/ops/elementwise.js';
+import { slice } from '../../gpu/ops/shape.js';
 import { download, expectGpuClose, relativeError, upload, useEngine } from '../helpers/gpu.js';
 import { backwardWith, centralDifferences, stack, tokens } from './diagonal-helpers.js';
-import { backward } from '../../gpu/autograd.js';
 
 const engine = useEngine();
 const freshSeed = () => Math.floor(Math.random() * 1e9);
@@ -70,7 +70,6 @@ describe('token shift', () => {
     const x = toFloat32(randn([1, 9, 4], freshSeed()));
     const whole = await download(tokenShift(upload(e, x)).y);
     const xt = upload(e, x);
-    const { slice } = await import('../../gpu/ops/shape.js');
     const first = tokenShift(slice(xt, 1, 0, 4));
     const second = tokenShift(slice(xt, 1, 4, 9), first.state);
     const parts = [...(await download(first.y)).data, ...(await download(second.y)).data];

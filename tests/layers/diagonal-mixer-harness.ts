@@ -184,6 +184,24 @@ export function describeMixer(c: MixerCase): void {
       expect(mixer.stateSize()).toBe(floats);
     });
 
+    it('a wrong input width or carried-state shape raises an error naming the layer and the state', async () => {
+      const e = await engine();
+      const p = paramView(new Map(), 'layers.3.mixer');
+      const where = `${c.kind} layer "layers.3.mixer"`;
+      expect(() => mixer.forward(p, e.empty([2, 5, c.dModel + 1]))).toThrow(
+        `${where}: parallel input must be [B, T, ${c.dModel}]`,
+      );
+      const state = mixer.initialState(e, 2);
+      const key = Object.keys(state)[0];
+      const wrong = { ...state, [key]: e.empty([3, ...state[key].shape.slice(1)]) };
+      expect(() => mixer.forward(p, e.empty([2, 5, c.dModel]), { initialState: wrong })).toThrow(
+        `${where}: state "${key}" must have shape`,
+      );
+      expect(() => mixer.step(p, e.empty([2, 5, c.dModel]), state)).toThrow(
+        `${where}: step input must be [B, ${c.dModel}]`,
+      );
+    });
+
     it('bad options raise errors naming the layer and the option', () => {
       for (const [options, error] of c.badOptions) {
         expect(() => mixerFactory(c.kind).create(c.dModel, options)).toThrow(error);

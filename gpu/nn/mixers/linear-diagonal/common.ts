@@ -4,11 +4,12 @@
 
 import { record } from '../../../autograd.js';
 import { randn, rng, uniform } from '../../../cpu/tensor.js';
-import { mapElementwise } from '../../../ops/elementwise.js';
+import type { Engine } from '../../../engine.js';
+import { mapElementwise, zeros } from '../../../ops/elementwise.js';
 import { sumToShape } from '../../../ops/reduce.js';
-import type { Tensor } from '../../../tensor.js';
-import type { MixerOptions } from '../../mixer.js';
-import type { Init, ParamSpec } from '../../module.js';
+import { formatShape, type Tensor } from '../../../tensor.js';
+import type { MixerOptions, MixerState } from '../../mixer.js';
+import type { Init, ParamView } from '../../module.js';
 
 /**
  * One elementwise kernel for a whole gate expression, with its derivative written out. `forward` is WGSL
@@ -126,7 +127,39 @@ export function scaledWidth(kind: string, option: string, dModel: number, factor
   return width;
 }
 
-/** Prefixes every spec name with `prefix.`. */
-export function under(prefix: string, specs: ParamSpec[]): ParamSpec[] {
-  return specs.map((s) => ({ ...s, name: `${prefix}.${s.name}` }));
+/**
+ * Checks a mixer call: x is [B, T, d_model] (parallel) or [B, d_model] (step), and a carried state has
+ * exactly the entries and shapes of `stateShapes(B)`. Errors name the layer (its parameter prefix).
+ */
+export function checkMixerCall(
+  kind: string,
+  p: ParamView,
+  x: Tensor,
+  dModel: number,
+  form: 'parallel' | 'step',
+  state: MixerState | undefined,
+  stateShapes: (batch: number) => Record<string, number[]>,
+): void {
+  const where = `${kind} layer "${p.prefix}"`;
+  const rank = form === 'parallel' ? 3 : 2;
+  if (x.shape.length !== rank || x.shape[rank - 1] !== dModel) {
+    const expected = form === 'parallel' ? `[B, T, ${dModel}]` : `[B, ${dModel}]`;
+    throw new RangeError(`${where}: ${form} input must be ${expected}, got ${formatShape(x.shape)}`);
+  }
+  if (!state) return;
+  const expected = stateShapes(x.shape[0]);
+  for (const [name, shape] of Object.entries(expected)) {
+    const t = state[name];
+    if (!t) throw new RangeError(`${where}: state "${name}" is missing (expected ${formatShape(shape)})`);
+    if (t.shape.join() !== shape.join()) {
+      throw new RangeError(
+        `${where}: state "${name}" must have shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
+      );
+    }
+  }
+}
+
+/** A zero state of the given entry shapes. */
+export function zeroState(engine: Engine, shapes: Record<string, number[]>): MixerState {
+  return Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [name, zeros(engine, shape)]));
 }

@@ -17,7 +17,15 @@ import type { Tensor } from '../../../tensor.js';
 import { shortConv, shortConvStep } from '../../blocks/short-conv.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamSpec, ParamView } from '../../module.js';
-import { expm1Wgsl, fusedMap, normalInit, rejectNegativeEigenvalues, uniformSamples } from './common.js';
+import {
+  checkMixerCall,
+  expm1Wgsl,
+  fusedMap,
+  normalInit,
+  rejectNegativeEigenvalues,
+  uniformSamples,
+  zeroState,
+} from './common.js';
 
 /** The reference's c in a_t = σ(Λ)^(c r_t). */
 const GATE_EXPONENT = 8;
@@ -100,6 +108,8 @@ function hawkMixer(dModel: number, options: MixerOptions): Mixer {
   const output = (p: ParamView, h: Tensor, y: Tensor) =>
     linear(mul(h, y), p.get('linear_out.weight'), p.get('linear_out.bias'));
 
+  const stateShapes = (batch: number) => ({ h: [batch, width], conv: [batch, taps - 1, width], reset: [batch, 1] });
+
   return {
     kind: 'hawk',
     params(): ParamSpec[] {
@@ -123,6 +133,7 @@ function hawkMixer(dModel: number, options: MixerOptions): Mixer {
       ];
     },
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall('hawk', p, x, dModel, 'parallel', initialState, stateShapes);
       const [batch, T] = x.shape;
       const { y, u } = branches(p, x);
       const conv = shortConv(u, p.get('conv_1d.weight'), p.get('conv_1d.bias'), initialState?.conv);
@@ -139,17 +150,14 @@ function hawkMixer(dModel: number, options: MixerOptions): Mixer {
       return { y: out, state: { h: scan.last, conv: conv.state, reset: zeros(x.engine, [batch, 1]) } };
     },
     step(p, x, state) {
+      checkMixerCall('hawk', p, x, dModel, 'step', state, stateShapes);
       const { y, u } = branches(p, x);
       const conv = shortConvStep(u, p.get('conv_1d.weight'), p.get('conv_1d.bias'), state.conv);
       const { a, b } = rgLruCoefficients(p, conv.y, state.reset);
       const h = linearStep(a, b, state.h);
       return { y: output(p, h, y), state: { h, conv: conv.state, reset: zeros(x.engine, [x.shape[0], 1]) } };
     },
-    initialState: (engine, batch) => ({
-      h: zeros(engine, [batch, width]),
-      conv: zeros(engine, [batch, taps - 1, width]),
-      reset: full(engine, [batch, 1], 1),
-    }),
+    initialState: (engine, batch) => ({ ...zeroState(engine, stateShapes(batch)), reset: full(engine, [batch, 1], 1) }),
     // The RG-LRU state plus the convolution's K−1 inputs (the reset flag is bookkeeping, not state).
     stateSize: () => width + (taps - 1) * width,
     flopsPerToken: () => 2 * dModel * width * 3 + 2 * width * blockWidth * 2 + 2 * taps * width + 30 * width,

@@ -9,12 +9,11 @@
 import { linear } from '../../../ops/matmul.js';
 import { linearScan } from '../../../ops/scan/linear-scan.js';
 import { linearStep } from '../../../ops/scan/step.js';
-import { zeros } from '../../../ops/elementwise.js';
 import type { Tensor } from '../../../tensor.js';
 import { rmsNormGated } from '../../blocks/gated-rms-norm.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamView } from '../../module.js';
-import { fusedMap, normalInit, rejectNegativeEigenvalues } from './common.js';
+import { checkMixerCall, zeroState, fusedMap, normalInit, rejectNegativeEigenvalues } from './common.js';
 
 /** fla's initializer_range for every projection. */
 const INIT_STD = 0.02;
@@ -41,6 +40,7 @@ function hgrnMixer(dModel: number, options: MixerOptions): Mixer {
   };
   const output = (p: ParamView, x: Tensor, h: Tensor) =>
     linear(rmsNormGated(h, linear(x, p.get('g_proj.weight')), p.get('g_norm.weight'), eps), p.get('o_proj.weight'));
+  const stateShapes = (batch: number) => ({ h: [batch, dInner] });
   return {
     kind: 'hgrn',
     params: () => [
@@ -51,17 +51,19 @@ function hgrnMixer(dModel: number, options: MixerOptions): Mixer {
       { name: 'o_proj.weight', shape: [dModel, dInner], init: normalInit(INIT_STD) },
     ],
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall('hgrn', p, x, dModel, 'parallel', initialState, stateShapes);
       const { forget, input } = gates(p, x);
       const scan = linearScan(forget, input, initialState?.h);
       const y = output(p, x, scan.h);
       return returnState ? { y, state: { h: scan.last } } : { y };
     },
     step(p, x, state) {
+      checkMixerCall('hgrn', p, x, dModel, 'step', state, stateShapes);
       const { forget, input } = gates(p, x);
       const h = linearStep(forget, input, state.h);
       return { y: output(p, x, h), state: { h } };
     },
-    initialState: (engine, batch) => ({ h: zeros(engine, [batch, dInner]) }),
+    initialState: (engine, batch) => zeroState(engine, stateShapes(batch)),
     stateSize: () => dInner,
     flopsPerToken: () => 2 * dModel * dInner * 4 + 20 * dInner,
   };

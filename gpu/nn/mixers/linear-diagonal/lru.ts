@@ -5,7 +5,7 @@
 // of the complex scan; B is applied as one real matmul with a weight whose rows alternate re/im, and
 // Re(C h) as one with columns (C_re, −C_im).
 
-import { add, exp, mul, neg, zeros } from '../../../ops/elementwise.js';
+import { add, exp, mul, neg } from '../../../ops/elementwise.js';
 import { linear } from '../../../ops/matmul.js';
 import { complexLinearScan } from '../../../ops/scan/linear-scan.js';
 import { pairUp } from '../../../ops/scan/pairs.js';
@@ -14,7 +14,15 @@ import { reshape } from '../../../ops/shape.js';
 import type { Tensor } from '../../../tensor.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamSpec, ParamView } from '../../module.js';
-import { broadcastTo, fusedMap, rejectNegativeEigenvalues, scaledNormalInit, uniformSamples } from './common.js';
+import {
+  checkMixerCall,
+  broadcastTo,
+  fusedMap,
+  rejectNegativeEigenvalues,
+  scaledNormalInit,
+  uniformSamples,
+  zeroState,
+} from './common.js';
 
 function lruMixer(dModel: number, options: MixerOptions): Mixer {
   const N = options.d_state as number;
@@ -51,6 +59,7 @@ function lruMixer(dModel: number, options: MixerOptions): Mixer {
   // γ's initial value is a function of ν's (as in the reference's gamma_log_init): ν's init records
   // its values for γ's, which follows it in declaration order (createParams initializes in order).
   let initialNu: Float64Array | null = null;
+  const stateShapes = (batch: number) => ({ h: [batch, N, 2] });
   return {
     kind: 'lru',
     params(): ParamSpec[] {
@@ -101,17 +110,19 @@ function lruMixer(dModel: number, options: MixerOptions): Mixer {
       ];
     },
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall('lru', p, x, dModel, 'parallel', initialState, stateShapes);
       const bu = inputs(p, x);
       const scan = complexLinearScan(broadcastTo(lambda(p), bu.shape), bu, initialState?.h);
       const y = readout(p, scan.h, x);
       return returnState ? { y, state: { h: scan.last } } : { y };
     },
     step(p, x, state) {
+      checkMixerCall('lru', p, x, dModel, 'step', state, stateShapes);
       const bu = inputs(p, x);
       const h = complexLinearStep(broadcastTo(lambda(p), bu.shape), bu, state.h);
       return { y: readout(p, h, x), state: { h } };
     },
-    initialState: (engine, batch) => ({ h: zeros(engine, [batch, N, 2]) }),
+    initialState: (engine, batch) => zeroState(engine, stateShapes(batch)),
     stateSize: () => 2 * N,
     flopsPerToken: () => 2 * dModel * 2 * N * 2 + 8 * N + 2 * dModel,
   };

@@ -8,7 +8,7 @@
 // 2·exp(dt·A) − 1 ∈ (−1, 1] as the transition (Grazzi et al., adankow/unlocking_state_tracking), which
 // the real scan takes as it is (no log space involved).
 
-import { add, mul, silu, softplus, zeros } from '../../../ops/elementwise.js';
+import { add, mul, silu, softplus } from '../../../ops/elementwise.js';
 import { linear } from '../../../ops/matmul.js';
 import { sum } from '../../../ops/reduce.js';
 import { linearScan } from '../../../ops/scan/linear-scan.js';
@@ -18,7 +18,7 @@ import type { Tensor } from '../../../tensor.js';
 import { shortConv, shortConvStep } from '../../blocks/short-conv.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamSpec, ParamView } from '../../module.js';
-import { dtBiasInit, fusedMap, s4dRealInit, torchDefaultInit } from './common.js';
+import { checkMixerCall, zeroState, dtBiasInit, fusedMap, s4dRealInit, torchDefaultInit } from './common.js';
 
 function mambaMixer(dModel: number, options: MixerOptions): Mixer {
   const N = options.d_state as number;
@@ -65,6 +65,8 @@ function mambaMixer(dModel: number, options: MixerOptions): Mixer {
     return linear(gated, p.get('out_proj.weight'));
   };
 
+  const stateShapes = (batch: number) => ({ ssm: [batch, dInner, N], conv: [batch, taps - 1, dInner] });
+
   return {
     kind: 'mamba',
     params(): ParamSpec[] {
@@ -88,6 +90,7 @@ function mambaMixer(dModel: number, options: MixerOptions): Mixer {
       ];
     },
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall('mamba', p, x, dModel, 'parallel', initialState, stateShapes);
       const [batch] = x.shape;
       const [xi, z] = split(linear(x, p.get('in_proj.weight')), [dInner, dInner]);
       const conv = shortConv(xi, p.get('conv1d.weight'), p.get('conv1d.bias'), initialState?.conv);
@@ -100,6 +103,7 @@ function mambaMixer(dModel: number, options: MixerOptions): Mixer {
       return { y, state: { ssm: reshape(scan.last, [batch, dInner, N]), conv: conv.state } };
     },
     step(p, x, state) {
+      checkMixerCall('mamba', p, x, dModel, 'step', state, stateShapes);
       const [batch] = x.shape;
       const [xi, z] = split(linear(x, p.get('in_proj.weight')), [dInner, dInner]);
       const conv = shortConvStep(xi, p.get('conv1d.weight'), p.get('conv1d.bias'), state.conv);
@@ -108,10 +112,7 @@ function mambaMixer(dModel: number, options: MixerOptions): Mixer {
       const h = linearStep(a, b, reshape(state.ssm, [batch, dInner * N]));
       return { y: output(p, h, C, u, z), state: { ssm: reshape(h, [batch, dInner, N]), conv: conv.state } };
     },
-    initialState: (engine, batch) => ({
-      ssm: zeros(engine, [batch, dInner, N]),
-      conv: zeros(engine, [batch, taps - 1, dInner]),
-    }),
+    initialState: (engine, batch) => zeroState(engine, stateShapes(batch)),
     stateSize: () => dInner * N + (taps - 1) * dInner,
     flopsPerToken: () =>
       2 * dModel * 2 * dInner +

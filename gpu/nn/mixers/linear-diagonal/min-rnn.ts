@@ -15,11 +15,17 @@ import { linear } from '../../../ops/matmul.js';
 import { linearStep } from '../../../ops/scan/step.js';
 import { logLinearScan } from '../../../ops/scan/log-scan.js';
 import { slice } from '../../../ops/shape.js';
-import { zeros } from '../../../ops/elementwise.js';
 import type { Tensor } from '../../../tensor.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamSpec, ParamView } from '../../module.js';
-import { fusedMap, rejectNegativeEigenvalues, scaledWidth, torchDefaultInit } from './common.js';
+import {
+  checkMixerCall,
+  zeroState,
+  fusedMap,
+  rejectNegativeEigenvalues,
+  scaledWidth,
+  torchDefaultInit,
+} from './common.js';
 
 // g and log g of the reference (appendix B.3), and their derivatives, as WGSL in the input named X.
 const G = 'select(sigmoid_(X), max(X, 0.0) + 0.5, X >= 0.0)';
@@ -108,6 +114,7 @@ function minRnnMixer(v: Variant, dModel: number, options: MixerOptions): Mixer {
     return Array.from({ length: v.blocks }, (_, k) => slice(proj, axis, k * dInner, (k + 1) * dInner));
   };
   const output = (p: ParamView, h: Tensor) => (projOut ? linear(h, p.get('to_out.weight')) : h);
+  const stateShapes = (batch: number) => ({ h: [batch, dInner] });
   return {
     kind: v.kind,
     params(): ParamSpec[] {
@@ -117,6 +124,7 @@ function minRnnMixer(v: Variant, dModel: number, options: MixerOptions): Mixer {
       ];
     },
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall(v.kind, p, x, dModel, 'parallel', initialState, stateShapes);
       const { logA, logB } = v.gates.logSpace(project(p, x));
       // States are positive; max(h, 1e-30) keeps log finite for a zero initial state (its weight in the
       // first step is then e^-69 ≈ 1e-30, far below f32 resolution of the other term).
@@ -128,11 +136,12 @@ function minRnnMixer(v: Variant, dModel: number, options: MixerOptions): Mixer {
       return returnState ? { y, state: { h: exp(scan.last) } } : { y };
     },
     step(p, x, state) {
+      checkMixerCall(v.kind, p, x, dModel, 'step', state, stateShapes);
       const { a, b } = v.gates.linear(project(p, x));
       const h = linearStep(a, b, state.h);
       return { y: output(p, h), state: { h } };
     },
-    initialState: (engine, batch) => ({ h: zeros(engine, [batch, dInner]) }),
+    initialState: (engine, batch) => zeroState(engine, stateShapes(batch)),
     stateSize: () => dInner,
     flopsPerToken: () => 2 * dModel * v.blocks * dInner + (projOut ? 2 * dInner * dModel : 0) + 10 * dInner,
   };

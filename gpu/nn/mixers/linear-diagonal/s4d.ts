@@ -7,7 +7,7 @@
 // complex chunked scan computes with channels (h, n). C′ is formed as C·dt·φ(dt·A) with a stable φ
 // (zoh.ts): (e^{dtA} − 1)/A cancels in f32 for small dt, and so does its gradient.
 
-import { add, exp, gelu, mul, neg, sub, zeros } from '../../../ops/elementwise.js';
+import { add, exp, gelu, mul, neg, sub } from '../../../ops/elementwise.js';
 import { linear } from '../../../ops/matmul.js';
 import { sum } from '../../../ops/reduce.js';
 import { complexLinearScan } from '../../../ops/scan/linear-scan.js';
@@ -17,7 +17,15 @@ import { concat, reshape, slice } from '../../../ops/shape.js';
 import type { Tensor } from '../../../tensor.js';
 import { registerMixer, resolveOptions, type Mixer, type MixerFactory, type MixerOptions } from '../../mixer.js';
 import type { ParamSpec, ParamView } from '../../module.js';
-import { broadcastTo, fusedMap, rejectNegativeEigenvalues, torchDefaultInit, uniformSamples } from './common.js';
+import {
+  checkMixerCall,
+  broadcastTo,
+  fusedMap,
+  rejectNegativeEigenvalues,
+  torchDefaultInit,
+  uniformSamples,
+  zeroState,
+} from './common.js';
 import { zohFactor } from './zoh.js';
 
 function s4dMixer(H: number, options: MixerOptions): Mixer {
@@ -71,6 +79,8 @@ function s4dMixer(H: number, options: MixerOptions): Mixer {
     ]);
   };
 
+  const stateShapes = (batch: number) => ({ h: [batch, H * modes, 2] });
+
   return {
     kind: 's4d',
     params(): ParamSpec[] {
@@ -101,6 +111,7 @@ function s4dMixer(H: number, options: MixerOptions): Mixer {
       ];
     },
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall('s4d', p, x, H, 'parallel', initialState, stateShapes);
       const { lambda, readout } = discretize(p);
       const u = inputs(x);
       const scan = complexLinearScan(broadcastTo(reshape(lambda, [H * modes, 2]), u.shape), u, initialState?.h);
@@ -108,12 +119,13 @@ function s4dMixer(H: number, options: MixerOptions): Mixer {
       return returnState ? { y, state: { h: scan.last } } : { y };
     },
     step(p, x, state) {
+      checkMixerCall('s4d', p, x, H, 'step', state, stateShapes);
       const { lambda, readout } = discretize(p);
       const u = inputs(x);
       const h = complexLinearStep(broadcastTo(reshape(lambda, [H * modes, 2]), u.shape), u, state.h);
       return { y: output(p, h, readout, x), state: { h } };
     },
-    initialState: (engine, batch) => ({ h: zeros(engine, [batch, H * modes, 2]) }),
+    initialState: (engine, batch) => zeroState(engine, stateShapes(batch)),
     stateSize: () => H * N,
     flopsPerToken: () => 8 * H * modes + 2 * H * 2 * H + 10 * H,
   };
