@@ -135,6 +135,21 @@ describe('attention mixer options', () => {
     expect(create({ window: (1 << 20) + 1 })).toThrow(/attention: option "window" must be at most 1048576/);
     expect(create({ window: -2 })).toThrow(/attention: option "window" must be at least 0/);
   });
+  it('a wrong input width or cache shape raises an error naming the layer and the state entry', async () => {
+    const e = await engine();
+    const mixer = mixerFactory('attention').create(D_MODEL, { num_heads: 4, num_kv_heads: 2, forget_gate: true });
+    const p = paramView(new Map(), 'layers.1.attn');
+    expect(() => mixer.forward(p, e.empty([2, 5, 7]))).toThrow(
+      'attention layer "layers.1.attn": parallel input must be [B, T, 8], got [2,5,7]',
+    );
+    const cache = { k: e.empty([2, 3, 2, 2]), v: e.empty([2, 3, 2, 2]), f: e.empty([2, 4, 4]) };
+    expect(() => mixer.forward(p, e.empty([2, 5, 8]), { initialState: cache })).toThrow(
+      'attention layer "layers.1.attn": state "f" must have shape [2,3,4], got [2,4,4]',
+    );
+    expect(() => mixer.step(p, e.empty([2, 1, 8]), mixer.initialState(e, 2))).toThrow(
+      'attention layer "layers.1.attn": step input must be [B, 8]',
+    );
+  });
   it('stateSize() is the KV cache per token: 2·kv_heads·head_dim (+ heads with the forget gate)', () => {
     expect(mixerFactory('attention').create(D_MODEL, { num_heads: 4, num_kv_heads: 2 }).stateSize()).toBe(2 * 2 * 2);
     expect(mixerFactory('attention').create(D_MODEL, { num_heads: 4, forget_gate: true }).stateSize()).toBe(

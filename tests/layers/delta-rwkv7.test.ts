@@ -7,6 +7,11 @@ import { add, mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
 import { download, expectGpuClose, upload, useEngine } from '../helpers/gpu.js';
 import { centralDifferences } from './diagonal-helpers.js';
+import { describeMixer } from './diagonal-mixer-harness.js';
+import '../../gpu/nn/mixers/delta-rule/index.js';
+import { rwkv7Config } from '../../gpu/nn/mixers/delta-rule/rwkv7.js';
+import { rwkv7Ref } from '../../gpu/nn/mixers/delta-rule/rwkv7.ref.js';
+import type { MixerOptions } from '../../gpu/nn/mixer.js';
 import { freshSeed, l2NormalizeRows } from './delta-helpers.js';
 
 const engine = useEngine();
@@ -113,4 +118,43 @@ describe('generalized delta rule (RWKV-7 DPLR transition), fused recurrent WGSL'
       dplrDeltaRule({ q: t.q, k: t.k, v: t.v, logw: t.logw, a: t.a, b: t.b }, { initialState: t.q }),
     ).toThrow(/dplrDeltaRule: initialState must have shape \[1,2,4,3\]/);
   });
+});
+
+// The RWKV-7 layer through the shared mixer property suite (parallel = reference, gradients = central
+// differences, steps = parallel, T=2048 finite, state size, bad options).
+const RWKV7_OPTIONS: MixerOptions = {
+  head_dim: 4,
+  decay_low_rank_dim: 3,
+  gate_low_rank_dim: 4,
+  a_low_rank_dim: 2,
+  layer_idx: 1,
+  num_layers: 3,
+};
+const rwkv7 = rwkv7Config(8, RWKV7_OPTIONS);
+describeMixer({
+  kind: 'rwkv7',
+  options: RWKV7_OPTIONS,
+  dModel: 8,
+  reference: (params, x, state) => rwkv7Ref(rwkv7, params, x, state),
+  randomState: (batch, seed) => ({
+    S: toFloat32(randn([batch, rwkv7.heads, rwkv7.headDim, rwkv7.headDim], seed, 0.5)),
+    shift: toFloat32(randn([batch, 8], seed + 1)),
+  }),
+  stateGradKeys: ['S', 'shift'],
+  // The fastest decay RWKV-7 allows (log w → −0.607 per token in every channel).
+  strongDecay: (params) => {
+    const bias = params.get('w_lora.lora.2.bias')!;
+    params.set(
+      'w_lora.lora.2.bias',
+      cpuTensor(
+        bias.shape,
+        bias.data.map(() => 8),
+      ),
+    );
+  },
+  badOptions: [
+    [{ head_dim: 3 }, /rwkv7: option "head_dim" 3 must divide d_model 8/],
+    [{ head_dim: 4, layer_idx: 3, num_layers: 3 }, /rwkv7: option "layer_idx" 3 must be below num_layers 3/],
+  ],
+  gradT: 11,
 });

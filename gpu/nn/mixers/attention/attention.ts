@@ -13,7 +13,8 @@ import { linear } from '../../../ops/matmul.js';
 import { linearScan } from '../../../ops/scan/linear-scan.js';
 import { concat, reshape, slice } from '../../../ops/shape.js';
 import type { Engine } from '../../../engine.js';
-import type { Tensor } from '../../../tensor.js';
+import { formatShape, type Tensor } from '../../../tensor.js';
+import { checkMixerCall } from '../linear-diagonal/common.js';
 import {
   registerMixer,
   resolveOptions,
@@ -91,16 +92,39 @@ function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | un
   return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight')), state: next };
 }
 
+/** The KV cache of L tokens: k, v [B, L, kv_heads, head_dim] (and f [B, L, heads] with the forget gate). */
+function checkCache(c: AttentionConfig, p: ParamView, batch: number, cache: MixerState | undefined): void {
+  if (!cache) return;
+  const L = cache.k?.shape[1] ?? 0;
+  const expected: Record<string, number[]> = {
+    k: [batch, L, c.kvHeads, c.headDim],
+    v: [batch, L, c.kvHeads, c.headDim],
+  };
+  if (c.forgetGate) expected.f = [batch, L, c.heads];
+  for (const [name, shape] of Object.entries(expected)) {
+    const t = cache[name];
+    if (!t || t.shape.join() !== shape.join()) {
+      throw new RangeError(
+        `${c.kind} layer "${p.prefix}": state "${name}" must have shape ${formatShape(shape)}, got ${t ? formatShape(t.shape) : 'nothing'}`,
+      );
+    }
+  }
+}
+
 export function attentionMixer(c: AttentionConfig): Mixer {
   const { dModel: d, heads: H, kvHeads: G, headDim: D } = c;
   return {
     kind: c.kind,
     params: () => attentionParamSpecs(c),
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall(c.kind, p, x, d, 'parallel', undefined, () => ({}));
+      checkCache(c, p, x.shape[0], initialState);
       const { y, state } = run(c, p, x, initialState);
       return returnState ? { y, state } : { y };
     },
     step(p, x, state) {
+      checkMixerCall(c.kind, p, x, d, 'step', undefined, () => ({}));
+      checkCache(c, p, x.shape[0], state);
       const [B] = x.shape;
       const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state);
       return { y: reshape(y, [B, d]), state: next };

@@ -21,7 +21,7 @@ import { shortConv } from '../../blocks/short-conv.js';
 import type { Mixer, MixerState, OptionSpec } from '../../mixer.js';
 import type { Init, ParamSpec, ParamView } from '../../module.js';
 import { uniform } from '../../../cpu/tensor.js';
-import { dtBiasInit } from '../linear-diagonal/common.js';
+import { checkMixerCall, dtBiasInit, zeroState } from '../linear-diagonal/common.js';
 
 export interface DeltaCoreConfig {
   kind: string;
@@ -162,29 +162,33 @@ export function deltaMixer(c: DeltaCoreConfig): Mixer {
   }
   const { dModel: d, heads: H, headK: K, headV: V, householder: n } = c;
   const convChannels = H * K + n * H * K + n * H * V;
+  const stateShapes = (batch: number): Record<string, number[]> => ({
+    S: [batch, H, K, V],
+    ...(c.convSize > 0
+      ? {
+          q_conv1d: [batch, c.convSize - 1, H * K],
+          k_conv1d: [batch, c.convSize - 1, n * H * K],
+          v_conv1d: [batch, c.convSize - 1, n * H * V],
+        }
+      : {}),
+  });
   return {
     kind: c.kind,
     params: () => deltaParamSpecs(c),
     forward(p, x, { initialState, returnState } = {}) {
+      checkMixerCall(c.kind, p, x, d, 'parallel', initialState, stateShapes);
       const { y, state } = run(c, p, x, initialState, false);
       return returnState ? { y, state } : { y };
     },
     step(p, x, state) {
+      checkMixerCall(c.kind, p, x, d, 'step', state, stateShapes);
       const [B] = x.shape;
       // The token loop has no backward: a step taken with gradients on goes through the chunked form.
       const recurrent = !x.engine.isGradEnabled;
       const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state, recurrent);
       return { y: reshape(y, [B, d]), state: next };
     },
-    initialState(engine: Engine, batch: number) {
-      const state: MixerState = { S: zeros(engine, [batch, H, K, V]) };
-      if (c.convSize > 0) {
-        state.q_conv1d = zeros(engine, [batch, c.convSize - 1, H * K]);
-        state.k_conv1d = zeros(engine, [batch, c.convSize - 1, n * H * K]);
-        state.v_conv1d = zeros(engine, [batch, c.convSize - 1, n * H * V]);
-      }
-      return state;
-    },
+    initialState: (engine: Engine, batch: number) => zeroState(engine, stateShapes(batch)),
     stateSize: () => H * K * V + Math.max(0, c.convSize - 1) * convChannels,
     flopsPerToken: () => {
       const projections = H * K + n * H * K + n * H * V + n * H + (c.gated ? H : 0) + (c.outputGate ? H * V : 0);

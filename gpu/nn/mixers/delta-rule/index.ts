@@ -2,3 +2,4 @@
 import './deltanet.js';
 import './gated-deltanet.js';
 import './deltaproduct.js';
+import './rwkv7.js';
