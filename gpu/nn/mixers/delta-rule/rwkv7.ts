@@ -179,7 +179,8 @@ export function rwkv7Mixer(c: Rwkv7Config): Mixer {
 
 export function rwkv7Config(dModel: number, given: MixerOptions): Rwkv7Config {
   const o = resolveOptions(RWKV7, given);
-  const headDim = o.head_dim as number;
+  // RWKV-7's head size is 64; narrower models get one head of the full width.
+  const headDim = (o.head_dim as number) || Math.min(64, dModel);
   if (dModel % headDim !== 0) {
     throw new RangeError(`rwkv7: option "head_dim" ${headDim} must divide d_model ${dModel}`);
   }
@@ -206,7 +207,14 @@ export const RWKV7: MixerFactory = {
   description:
     'RWKV-7 "Goose": token shift, per-channel decay and a generalized delta rule with an in-context learning rate (fla RWKV7). Layers do not share the first layer\'s values (no value residual yet).',
   options: [
-    { name: 'head_dim', type: 'int', default: 64, min: 1, max: 256, help: 'Head size N (RWKV-7 uses 64).' },
+    {
+      name: 'head_dim',
+      type: 'int',
+      default: 0,
+      min: 0,
+      max: 256,
+      help: 'Head size N; 0 = 64 (RWKV-7), or d_model when that is smaller.',
+    },
     { name: 'decay_low_rank_dim', type: 'int', default: 64, min: 1, max: 1024, help: 'Rank of the decay LoRA.' },
     { name: 'gate_low_rank_dim', type: 'int', default: 128, min: 1, max: 1024, help: 'Rank of the output-gate LoRA.' },
     { name: 'a_low_rank_dim', type: 'int', default: 64, min: 1, max: 1024, help: 'Rank of the in-context-rate LoRA.' },
