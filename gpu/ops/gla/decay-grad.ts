@@ -1,0 +1,66 @@
+// Gradient of the log decay, shared by the chunked and the recurrent forms. With G_t = Σ_{s≤t} g_s
+// the cumulative decay over the whole sequence, q_t enters every output with exp(+G_t) and k_t every
+// later state with exp(−G_t), and the final state S_T carries exp(G_T) on each of its terms, so
+//   ∂L/∂G_t = q_t ⊙ dq_t − k_t ⊙ dk_t  (+ Σ_c S_T ⊙ dS_T at t = T−1),
+// and dg_s = Σ_{t≥s} ∂L/∂G_t: a reverse cumulative sum over time. No exponential is taken here, so
+// strong decays cannot overflow it. One invocation per (batch·head, decay channel) walks the tokens
+// backwards; for a scalar decay per head it also sums over the key channels.
+
+import type { Engine } from '../../engine.js';
+import { linearGrid, linearMain } from '../../grid.js';
+import type { Tensor } from '../../tensor.js';
+import { GLA_PARAMS, HAS_FINAL_GRAD, glaUniforms, type GlaDims } from './common.js';
+
+const DECAY_GRAD_KERNEL = `${GLA_PARAMS}
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> dq: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> dk: array<f32>;
+@group(0) @binding(5) var<storage, read> final_state: array<f32>;
+@group(0) @binding(6) var<storage, read> dfinal: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dg: array<f32>;
+${linearMain()}
+  if (i >= u.B * u.H * u.GK) { return; }
+  let ch = i % u.GK;
+  let bh = i / u.GK;
+  let b = bh / u.H;
+  let h = bh % u.H;
+  // The key channels this invocation owns: its own one, or all of them for a scalar decay.
+  let d0 = select(0u, ch, u.GK > 1u);
+  let d1 = select(u.K, ch + 1u, u.GK > 1u);
+  var acc = 0.0;
+  if ((u.flags & ${HAS_FINAL_GRAD}u) != 0u) {
+    for (var d = d0; d < d1; d++) {
+      for (var c = 0u; c < u.V; c++) {
+        let e = (bh * u.K + d) * u.V + c;
+        acc += final_state[e] * dfinal[e];
+      }
+    }
+  }
+  for (var m = 0u; m < u.T; m++) {
+    let r = tok(b, u.T - 1u - m, h);
+    for (var d = d0; d < d1; d++) { acc += q[r * u.K + d] * dq[r * u.K + d] - k[r * u.K + d] * dk[r * u.K + d]; }
+    dg[r * u.GK + ch] = acc;
+  }
+}`;
+
+/** dg of g's shape from q, k, their gradients and (when given) the final state and its gradient. */
+export function decayGrad(
+  engine: Engine,
+  d: GlaDims,
+  g: Tensor,
+  x: { q: Tensor; dq: Tensor; k: Tensor; dk: Tensor; finalState: Tensor; dFinal: Tensor | null },
+): Tensor {
+  const dg = engine.empty(g.shape);
+  const dfinal = x.dFinal ?? engine.empty([1]);
+  engine.dispatch(
+    { name: 'gla:decay-grad', wgsl: DECAY_GRAD_KERNEL },
+    {
+      bindings: [x.q, x.dq, x.k, x.dk, x.finalState, dfinal, dg],
+      uniforms: glaUniforms(d, 1, 1, x.dFinal ? HAS_FINAL_GRAD : 0),
+      workgroups: linearGrid(d.B * d.H * d.GK),
+    },
+  );
+  if (!x.dFinal) dfinal.release();
+  return dg;
+}
