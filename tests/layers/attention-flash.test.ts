@@ -89,6 +89,12 @@ describe('flash attention (WGSL) equals naive T×T attention, forward and backwa
   });
 });
 
+describe('large head dims', () => {
+  it('head dim 100 (tiles sized for 128: each kernel picks its own tile shape to fit workgroup memory), T=40', async () => {
+    await expectMatchesReference({ B: 1, Tq: 40, Tk: 40, H: 2, HKV: 1, D: 100, window: 0, fox: true }, 'D=100');
+  });
+});
+
 describe('memory', () => {
   it('peak pool memory of forward+backward grows linearly in T (T=256 vs T=512, no T×T buffer)', async () => {
     const e = await engine();

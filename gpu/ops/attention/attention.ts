@@ -67,24 +67,33 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Dims
   return { B, Tq, Tk, H, HKV, D };
 }
 
-/** Workgroup bytes of each kernel for given tiles (see the var<workgroup> declarations). */
+/** Workgroup bytes of each kernel for given tiles (see the var<workgroup> declarations; rows padded by 1). */
 function workgroupBytes(kind: 'forward' | 'dq' | 'dkv', br: number, bc: number, dmax: number): number {
-  if (kind === 'forward') return 4 * (br * dmax + bc * dmax + br * bc);
-  if (kind === 'dq') return 4 * (2 * br * dmax + 2 * bc * dmax + br * bc);
-  return 4 * (2 * bc * dmax + 2 * br * dmax + 2 * br * bc + 2 * br);
+  const row = dmax + 1;
+  if (kind === 'forward') return 4 * (br * row + bc * row + br * bc);
+  if (kind === 'dq') return 4 * (2 * br * row + 2 * bc * row + br * bc);
+  return 4 * (2 * bc * row + 2 * br * row + 2 * br * bc + 2 * br);
 }
 
-/** The largest tiles (query rows first) whose workgroup memory fits this device. */
+/**
+ * The tiles with the most (query, key) pairs whose workgroup memory fits this device; among equals the
+ * squarest (fewer barriers per pair).
+ */
 export function chooseTiles(engine: Engine, kind: 'forward' | 'dq' | 'dkv', D: number): FlashTiles {
   const dmax = Math.max(8, 2 ** Math.ceil(Math.log2(D)));
   const tpr = 8;
   const limit = engine.ctx.limits.maxComputeWorkgroupStorageSize;
+  let best: FlashTiles | null = null;
+  const score = (t: FlashTiles) => t.br * t.bc * 64 + Math.min(t.br, t.bc);
   for (const br of [32, 16, 8, 4]) {
     for (const bc of [32, 16, 8, 4]) {
-      if (workgroupBytes(kind, br, bc, dmax) <= limit) return { br, bc, tpr, dmax };
+      const tiles = { br, bc, tpr, dmax };
+      if (workgroupBytes(kind, br, bc, dmax) <= limit && (!best || score(tiles) > score(best))) best = tiles;
     }
   }
-  throw new RangeError(`attention: head_dim ${D} needs more workgroup memory than this device's ${limit} bytes`);
+  if (!best)
+    throw new RangeError(`attention: head_dim ${D} needs more workgroup memory than this device's ${limit} bytes`);
+  return best;
 }
 
 function uniforms(d: Dims, window: number, hasBias: boolean, scale: number, tiles: FlashTiles): ArrayBuffer {

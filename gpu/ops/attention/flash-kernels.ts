@@ -41,10 +41,13 @@ fn rowIndex(b: u32, i: u32, h: u32) -> u32 { return (b * u.Tq + i) * u.H + h; }
 fn visible(j: u32, pos: u32) -> bool { return j <= pos && (u.window == 0u || pos - j < u.window); }`;
 
 function tileConstants(t: FlashTiles): string {
-  return `const BR = ${t.br}u; const BC = ${t.bc}u; const TPR = ${t.tpr}u; const DMAX = ${t.dmax}u; const DPT = ${t.dmax / t.tpr}u;`;
+  return `const BR = ${t.br}u; const BC = ${t.bc}u; const TPR = ${t.tpr}u; const DMAX = ${t.dmax}u; const DPT = ${t.dmax / t.tpr}u;
+// Tile rows are padded by one float: with a stride of DMAX (a multiple of 32) the invocations of a row
+// group would all hit one memory bank when they read different rows at the same dim.
+const STRIDE = DMAX + 1u;`;
 }
 
-/** Copies `rows` rows of D floats starting at row `first` into a workgroup tile [rows, DMAX]. */
+/** Copies `rows` rows of D floats into a workgroup tile [rows, STRIDE] (zeros past D and past the end). */
 function loadTile(
   tile: string,
   source: string,
@@ -59,7 +62,7 @@ function loadTile(
     let dd = e % DMAX;
     var x = 0.0;
     if (dd < u.D && ${limit}) { x = ${source}[${rowIndex('rr')} + dd]; }
-    ${tile}[e] = x;
+    ${tile}[rr * STRIDE + dd] = x;
   }`;
 }
 
@@ -68,7 +71,7 @@ const SCORE = `
 fn score(r: u32, c: u32, i: u32, j: u32, pos: u32, b: u32, h: u32) -> f32 {
   if (i >= u.Tq || j >= u.Tk || !visible(j, pos)) { return MASKED; }
   var s = 0.0;
-  for (var d = 0u; d < u.D; d++) { s += qs[r * DMAX + d] * ks[c * DMAX + d]; }
+  for (var d = 0u; d < u.D; d++) { s += qs[r * STRIDE + d] * ks[c * STRIDE + d]; }
   s *= u.scale;
   if ((u.flags & 1u) != 0u) { s += bias[biasIndex(b, pos, h)] - bias[biasIndex(b, j, h)]; }
   return s;
@@ -105,9 +108,9 @@ ${ATTENTION_PARAMS}
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> o: array<f32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
-var<workgroup> qs: array<f32, ${t.br * t.dmax}>;
+var<workgroup> qs: array<f32, ${t.br * (t.dmax + 1)}>;
 // Holds the key tile for the scores, then the value tile for the weighted sum.
-var<workgroup> ks: array<f32, ${t.bc * t.dmax}>;
+var<workgroup> ks: array<f32, ${t.bc * (t.dmax + 1)}>;
 var<workgroup> ps: array<f32, ${t.br * t.bc}>;
 ${SCORE}
 ${QUERY_MAIN(threads)}
@@ -135,7 +138,7 @@ ${loadTile('ks', 'v', (rr) => `kvRow(b, j0 + ${rr}, hk)`, 'BC', 'j0 + rr < u.Tk'
       let sc = ps[r * BC + c];
       let p = select(0.0, exp(sc - mNew), sc > 0.5 * MASKED);
       rowSum += p;
-      for (var s = 0u; s < DPT; s++) { acc[s] += p * ks[c * DMAX + lane + s * TPR]; }
+      for (var s = 0u; s < DPT; s++) { acc[s] += p * ks[c * STRIDE + lane + s * TPR]; }
     }
     l = l * alpha + rowSum;
     m = mNew;
@@ -156,7 +159,7 @@ const PROB_AND_DS = `
 fn probability(sc: f32, rowLse: f32) -> f32 { return select(0.0, exp(sc - rowLse), sc > 0.5 * MASKED); }
 fn dotDoV(r: u32, c: u32) -> f32 {
   var acc = 0.0;
-  for (var d = 0u; d < u.D; d++) { acc += dos[r * DMAX + d] * vs[c * DMAX + d]; }
+  for (var d = 0u; d < u.D; d++) { acc += dos[r * STRIDE + d] * vs[c * STRIDE + d]; }
   return acc;
 }`;
 
@@ -174,10 +177,10 @@ ${ATTENTION_PARAMS}
 @group(0) @binding(7) var<storage, read> delta: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dbias: array<f32>;
-var<workgroup> qs: array<f32, ${t.br * t.dmax}>;
-var<workgroup> dos: array<f32, ${t.br * t.dmax}>;
-var<workgroup> ks: array<f32, ${t.bc * t.dmax}>;
-var<workgroup> vs: array<f32, ${t.bc * t.dmax}>;
+var<workgroup> qs: array<f32, ${t.br * (t.dmax + 1)}>;
+var<workgroup> dos: array<f32, ${t.br * (t.dmax + 1)}>;
+var<workgroup> ks: array<f32, ${t.bc * (t.dmax + 1)}>;
+var<workgroup> vs: array<f32, ${t.bc * (t.dmax + 1)}>;
 var<workgroup> ps: array<f32, ${t.br * t.bc}>;
 ${SCORE}
 ${PROB_AND_DS}
@@ -207,7 +210,7 @@ ${loadTile('vs', 'v', (rr) => `kvRow(b, j0 + ${rr}, hk)`, 'BC', 'j0 + rr < u.Tk'
     for (var c = 0u; c < u.bc; c++) {
       let ds = ps[r * BC + c];
       rowDs += ds;
-      for (var s = 0u; s < DPT; s++) { acc[s] += ds * ks[c * DMAX + lane + s * TPR]; }
+      for (var s = 0u; s < DPT; s++) { acc[s] += ds * ks[c * STRIDE + lane + s * TPR]; }
     }
   }
   if (i < u.Tq) {
@@ -238,10 +241,10 @@ ${ATTENTION_PARAMS}
 @group(0) @binding(8) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dv: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;
-var<workgroup> ks: array<f32, ${t.bc * t.dmax}>;
-var<workgroup> vs: array<f32, ${t.bc * t.dmax}>;
-var<workgroup> qs: array<f32, ${t.br * t.dmax}>;
-var<workgroup> dos: array<f32, ${t.br * t.dmax}>;
+var<workgroup> ks: array<f32, ${t.bc * (t.dmax + 1)}>;
+var<workgroup> vs: array<f32, ${t.bc * (t.dmax + 1)}>;
+var<workgroup> qs: array<f32, ${t.br * (t.dmax + 1)}>;
+var<workgroup> dos: array<f32, ${t.br * (t.dmax + 1)}>;
 var<workgroup> ps: array<f32, ${t.br * t.bc}>;
 var<workgroup> dss: array<f32, ${t.br * t.bc}>;
 var<workgroup> rowLse: array<f32, ${t.br}>;
@@ -295,8 +298,8 @@ ${loadTile('dos', 'dout', (rr) => `qRow(b, i0 + ${rr}, h)`, 'BR', 'i0 + rr < u.T
         let ds = dss[r * BC + c];
         colDs += ds;
         for (var s = 0u; s < DPT; s++) {
-          accV[s] += p * dos[r * DMAX + lane + s * TPR];
-          accK[s] += ds * qs[r * DMAX + lane + s * TPR];
+          accV[s] += p * dos[r * STRIDE + lane + s * TPR];
+          accK[s] += ds * qs[r * STRIDE + lane + s * TPR];
         }
       }
     }
