@@ -1,0 +1,18 @@
+// Public API of main/host/datasets: streaming readers for local text datasets, the token stream with its
+// train/validation split, and the resumable batch sampler.
+export { DatasetError } from './errors.js';
+export { findInvalidUtf8, decodeUtf8, type Utf8Problem } from './utf8.js';
+export { readByteChunks, DEFAULT_CHUNK_BYTES } from './read-file.js';
+export { readTextFile, readLines, type Line, type ReadOptions } from './text-file.js';
+export { readJsonlField } from './jsonl.js';
+export { CsvParser, readCsvColumn, type CsvOptions, type CsvRecord } from './csv.js';
+export { readParquetColumn } from './parquet.js';
+export { detectFormat, readDataset, yieldsDocuments, type DatasetFormat, type DatasetSpec } from './open.js';
+export { buildTokenStream, type TokenStream, type TokenStreamOptions } from './token-stream.js';
+export {
+  BatchSampler,
+  inputsAndTargets,
+  sequentialBatches,
+  type SamplerPosition,
+  type WindowBatch,
+} from './batch-sampler.js';
