@@ -1,0 +1,194 @@
+// Browser mode: the built renderer and the LabApi over HTTP on 127.0.0.1 only. `POST /api/<method>`
+// with `{"args": [...]}` answers `{"result": …}` or `{"error": {"code", "message"}}`. It builds nothing:
+// it serves `out/renderer` as it is. Requests must name this server in Host (no DNS rebinding) and API
+// calls must be same-origin JSON (a cross-site page cannot make them: JSON needs a CORS preflight,
+// which this server never grants).
+
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isLabMethod, type LabApi, type LabErrorCode } from '../../shared/lab-api.js';
+import { contentSecurityPolicyHeader } from '../host/content-security-policy.js';
+import { callLab } from '../host/lab-service.js';
+import { contentType, resolveStaticFile } from '../host/static-files.js';
+
+export const LOOPBACK = '127.0.0.1';
+const MAX_BODY_BYTES = 1 << 20;
+
+export interface WebServerOptions {
+  service: LabApi;
+  /** The built renderer folder (`out/renderer`). */
+  rendererDir: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Only the loopback address is accepted; anything else throws. */
+  host?: typeof LOOPBACK;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const STATUS: Record<LabErrorCode, number> = {
+  'bad-arguments': 400,
+  'unknown-method': 404,
+  'not-found': 404,
+  internal: 500,
+};
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': contentSecurityPolicyHeader(),
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const host = options.host ?? LOOPBACK;
+  if (host !== LOOPBACK) {
+    throw new Error(`browser mode listens on ${LOOPBACK} only (asked for "${String(host)}")`);
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`browser mode: port must be an integer in 0..65535 (got ${port})`);
+  }
+  let boundPort = 0;
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: Error) => sendError(response, 500, 'internal', error.message));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!isOwnHost(request.headers.host, boundPort)) {
+      sendError(response, 403, 'bad-arguments', `Host "${request.headers.host ?? ''}" is not this server`);
+      return;
+    }
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (path.startsWith('/api/')) await handleApi(request, response, path.slice('/api/'.length));
+    else serveStatic(request, response, path);
+  }
+
+  async function handleApi(request: IncomingMessage, response: ServerResponse, method: string): Promise<void> {
+    if (request.method !== 'POST') {
+      response.setHeader('Allow', 'POST');
+      sendError(response, 405, 'bad-arguments', `${request.method} is not allowed: LabApi calls are POST`);
+      return;
+    }
+    if (!isLabMethod(method)) {
+      sendError(response, 404, 'unknown-method', `unknown LabApi method "${method}"`);
+      return;
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isOwnOrigin(origin, boundPort)) {
+      sendError(response, 403, 'bad-arguments', `cross-origin LabApi calls are refused (Origin ${origin})`);
+      return;
+    }
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+      sendError(response, 415, 'bad-arguments', 'LabApi calls must send Content-Type: application/json');
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(request));
+    } catch (error) {
+      const status = error instanceof BodyTooLarge ? 413 : 400;
+      sendError(response, status, 'bad-arguments', `request body: ${(error as Error).message}`);
+      return;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      sendError(response, 400, 'bad-arguments', 'request body must be a JSON object {"args": [...]}');
+      return;
+    }
+    const args = (body as { args?: unknown }).args;
+    const reply = await callLab(options.service, method, args === undefined ? [] : args);
+    sendJson(response, 'error' in reply ? STATUS[reply.error.code] : 200, reply);
+  }
+
+  function serveStatic(request: IncomingMessage, response: ServerResponse, path: string): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      sendError(response, 405, 'bad-arguments', `${request.method} is not allowed here`);
+      return;
+    }
+    const file = resolveStaticFile(options.rendererDir, path);
+    if (!file) {
+      sendError(response, 404, 'not-found', `no such file: ${path}`);
+      return;
+    }
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': contentType(file),
+      'Cache-Control': file.endsWith('.html') ? 'no-cache' : 'public, max-age=3600',
+    });
+    if (request.method === 'HEAD') response.end();
+    else createReadStream(file).pipe(response);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => resolve());
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${LOOPBACK}:${boundPort}/`,
+    port: boundPort,
+    close: () => closeServer(server),
+  };
+}
+
+function isOwnHost(hostHeader: string | undefined, port: number): boolean {
+  return hostHeader === `${LOOPBACK}:${port}` || hostHeader === `localhost:${port}`;
+}
+
+function isOwnOrigin(origin: string, port: number): boolean {
+  return origin === `http://${LOOPBACK}:${port}` || origin === `http://localhost:${port}`;
+}
+
+class BodyTooLarge extends Error {
+  constructor() {
+    super(`larger than ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Past the limit the rest is drained and dropped, so the 413 answer still reaches the client.
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    request.on('error', reject);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  response.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+  });
+  response.end(JSON.stringify(body));
+}
+
+function sendError(response: ServerResponse, status: number, code: LabErrorCode, message: string): void {
+  sendJson(response, status, { error: { code, message } });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,43 @@
+// `npm run web`: serves the built renderer (out/renderer) and the host services on 127.0.0.1 — the
+// app as a web page for any Chromium-based browser with WebGPU. Options: --port N (default 5180; 0 = any free).
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createLabService, SOURCE_ASSETS_DIR } from '../host/lab-service.js';
+import { startWebServer } from './server.js';
+
+const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+
+function parsePort(argv: string[]): number {
+  const at = argv.indexOf('--port');
+  if (at < 0) return 5180;
+  const port = Number(argv[at + 1]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be an integer in 0..65535 (got "${argv[at + 1] ?? ''}")`);
+  }
+  return port;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(`${RENDERER_DIR}/index.html`)) {
+    throw new Error(`${RENDERER_DIR}/index.html not found: build the app first (npm run build)`);
+  }
+  const service = createLabService({ mode: 'browser', assetsDir: SOURCE_ASSETS_DIR });
+  const port = parsePort(process.argv);
+  const server = await startWebServer({ service, rendererDir: RENDERER_DIR, port }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new Error(`port ${port} is in use: pass --port 0 for any free port`);
+      throw error;
+    },
+  );
+  console.log(`StateLab (browser mode) at ${server.url}`);
+  console.log('Open it in a Chromium-based browser with WebGPU. Ctrl+C stops the server.');
+  const stop = (): void => void server.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: Error) => {
+  console.error(`statelab web: ${error.message}`);
+  process.exitCode = 1;
+});
