@@ -129,8 +129,12 @@ export class Trainer {
     const { config, executor, engine } = this;
     const log = (m: string) => this.sink.log?.(m);
     let lastLoss = NaN;
+    // Throughput over a sliding window of at least a second: metrics arrive in bursts (the CPU runs
+    // ahead of the GPU), so a per-report rate would swing between 0 and huge.
     let windowStart = performance.now();
     let windowTokens = 0;
+    let rate = 0;
+    let tokensPerStep = 0;
     const pending: Promise<StepMetrics>[] = [];
     const report = async (metrics: StepMetrics, valLoss?: number) => {
       if (!Number.isFinite(metrics.loss) || !Number.isFinite(metrics.gradNorm)) {
@@ -138,18 +142,24 @@ export class Trainer {
       }
       lastLoss = metrics.loss;
       const seconds = (performance.now() - windowStart) / 1000;
+      windowTokens += tokensPerStep;
+      if (seconds >= 1 || rate === 0) {
+        rate = seconds > 0 ? windowTokens / seconds : 0;
+        if (seconds >= 1) {
+          windowStart = performance.now();
+          windowTokens = 0;
+        }
+      }
       await this.sink.metrics({
         step: metrics.step,
         loss: metrics.loss,
         ...(valLoss !== undefined ? { val_loss: valLoss } : {}),
         lr: metrics.lr,
         grad_norm: metrics.gradNorm,
-        tokens_per_s: seconds > 0 ? windowTokens / seconds : 0,
+        tokens_per_s: rate,
         memory_bytes: engine.pool.stats.peakBytesInUse,
         encode_ms: metrics.encodeMs,
       });
-      windowStart = performance.now();
-      windowTokens = 0;
     };
     try {
       // `requested` counts steps handed to the executor; it submits them asynchronously, in order.
@@ -160,7 +170,7 @@ export class Trainer {
         this.batches.delete(requested - 8);
         pending.push(executor.run(batch));
         requested++;
-        windowTokens += batch.batch * batch.seqLen;
+        tokensPerStep = batch.batch * batch.seqLen;
         const step = requested;
         const evaluate =
           this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);

@@ -16,6 +16,7 @@ import { templatePath, templateNames } from '../host/templates.js';
 import { numberOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args.js';
 import { progressLine } from './progress.js';
 import { runDemo } from './demo.js';
+import { GENERATE_USAGE, generateCommand } from './generate.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
@@ -26,6 +27,7 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   statelab eval <run> [--step N] [--data …] [--runs DIR]
   statelab runs [--runs DIR]                 list runs (latest loss, status)
   statelab validate <graph.json | template>  check a graph; print parameters, state size and FLOPs
+  ${GENERATE_USAGE.replace(/\n/g, '\n  ')}
   statelab templates                         list the bundled architecture templates
   statelab demo                              train the tiny model on the bundled text
 Every command takes --json for machine-readable output.`;
@@ -221,6 +223,8 @@ function validate(args: ParsedArgs): number {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // generate parses its own options (repeatable --prompt/--stop).
+  if (command === 'generate') return generateCommand(rest);
   try {
     const args = parseArgs(rest, { values: VALUE_OPTIONS, flags: ['json', 'help'] });
     switch (command) {
