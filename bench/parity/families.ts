@@ -1,0 +1,78 @@
+// Tiny graphs, one per exported layer family: the pre-norm residual block of the bundled templates
+// (norm → mixer → add → norm → SwiGLU MLP → add) repeated, with a tied LM head. The options exercise each
+// family's features (grouped heads and the forget gate for attention, an output projection for minGRU,
+// negative eigenvalues for Gated DeltaNet, several heads for the RNNs, …). Shared by the parity bench and
+// the export tests.
+
+import type { GraphDoc, ParamValue } from '../../shared/graph/schema.js';
+
+export interface FamilyCase {
+  /** A name for folders and reports (a Python identifier). */
+  name: string;
+  kind: string;
+  options: Record<string, ParamValue>;
+}
+
+export const FAMILY_CASES: FamilyCase[] = [
+  { name: 'shortconv', kind: 'shortconv', options: { kernel: 4, bias: true } },
+  { name: 'attention', kind: 'attention', options: { num_heads: 4, num_kv_heads: 2, forget_gate: true, window: 12 } },
+  { name: 'mingru', kind: 'mingru', options: { expansion: 2 } },
+  { name: 'minlstm', kind: 'minlstm', options: {} },
+  { name: 'hgrn', kind: 'hgrn', options: { lower_bound: 0.3 } },
+  { name: 'mamba', kind: 'mamba', options: { d_state: 8, d_conv: 4, expand: 2 } },
+  { name: 'deltanet', kind: 'deltanet', options: { num_heads: 2, use_output_gate: true } },
+  { name: 'gated_deltanet', kind: 'gated_deltanet', options: { num_heads: 2, negative_eigenvalues: true } },
+  { name: 'deltaproduct', kind: 'deltaproduct', options: { num_heads: 2, num_householder: 2 } },
+  { name: 'lstm', kind: 'lstm', options: { heads: 2 } },
+  { name: 'gru', kind: 'gru', options: { heads: 2 } },
+  { name: 'elman', kind: 'elman', options: { heads: 4 } },
+  { name: 'slstm', kind: 'slstm', options: { heads: 2 } },
+];
+
+export function familyGraph(c: FamilyCase, shape: { dModel?: number; vocab?: number; layers?: number } = {}): GraphDoc {
+  const { dModel = 32, vocab = 256, layers = 2 } = shape;
+  return {
+    format: 'statelab-graph',
+    version: 2,
+    name: `parity ${c.name}`,
+    model: { d_model: dModel, vocab_size: vocab },
+    nodes: [
+      { id: 'tokens', kind: 'tokens' },
+      { id: 'embeddings', kind: 'embedding' },
+      { id: 'layers', kind: 'repeat', params: { block: 'block', count: layers } },
+      { id: 'norm', kind: 'norm' },
+      { id: 'lm_head', kind: 'lm_head', params: { tied: true } },
+    ],
+    edges: [
+      { from: 'tokens.ids', to: 'embeddings.ids' },
+      { from: 'embeddings.y', to: 'layers.x' },
+      { from: 'layers.y', to: 'norm.x' },
+      { from: 'norm.y', to: 'lm_head.x' },
+    ],
+    blocks: {
+      block: {
+        nodes: [
+          { id: 'input', kind: 'block.input' },
+          { id: 'attn_norm', kind: 'norm' },
+          { id: 'attn', kind: `mixer.${c.kind}`, params: c.options },
+          { id: 'attn_residual', kind: 'add' },
+          { id: 'mlp_norm', kind: 'norm' },
+          { id: 'mlp', kind: 'mlp' },
+          { id: 'mlp_residual', kind: 'add' },
+          { id: 'output', kind: 'block.output' },
+        ],
+        edges: [
+          { from: 'input.x', to: 'attn_norm.x' },
+          { from: 'attn_norm.y', to: 'attn.x' },
+          { from: 'input.x', to: 'attn_residual.a' },
+          { from: 'attn.y', to: 'attn_residual.b' },
+          { from: 'attn_residual.y', to: 'mlp_norm.x' },
+          { from: 'mlp_norm.y', to: 'mlp.x' },
+          { from: 'attn_residual.y', to: 'mlp_residual.a' },
+          { from: 'mlp.y', to: 'mlp_residual.b' },
+          { from: 'mlp_residual.y', to: 'output.x' },
+        ],
+      },
+    },
+  };
+}
