@@ -17,6 +17,28 @@ export interface TileConfig {
   tn: number;
   /** Rows of tiles walked together (grouped order for L2 reuse); 0 or 1 = plain row-major order. */
   group?: number;
+  /**
+   * Invocations along n inside one 32-wide subgroup (default: all of bn/tn). 8 makes a subgroup an
+   * 8×4 block of register tiles, which reads fewer distinct workgroup-memory vec4s per step.
+   */
+  lanes?: number;
+  /**
+   * Unroll the K loop by two so the workgroup-memory buffer index is a constant too (doubles the
+   * code of the loop, which measured slower on an H100 for bk = 16: see bench/RESULTS.md).
+   */
+  pingpong?: boolean;
+  /** Map load slots of K-contiguous operands row-fastest: conflict-free transposing stores. */
+  rowFast?: boolean;
+  /**
+   * Interleave the prefetch of the next slice with the multiply, one load slot at a time, so only
+   * one slot's registers are live (fewer registers per invocation: more workgroups per SM).
+   */
+  staged?: boolean;
+  /**
+   * Keep the bounds checks even when the shape is a multiple of the tile. They change how the
+   * driver's compiler schedules the prefetch (measured faster for some tiles on an H100).
+   */
+  guards?: boolean;
 }
 
 export interface LayoutFlags {
@@ -28,6 +50,8 @@ export interface LayoutFlags {
   /** N is a multiple of 4: outputs (and the bias) are written/read as vec4. */
   vecC: boolean;
   bias: boolean;
+  /** M, N and K are multiples of the tile (tiled kernel): loads and stores need no bounds checks. */
+  aligned?: boolean;
 }
 
 /**
@@ -62,11 +86,14 @@ export function validateTileConfig(c: TileConfig, maxInvocations = 1024, maxWork
   const problem = (() => {
     if (c.tm % 4 || c.tn % 4 || c.bk % 4) return 'tm, tn and bk must be multiples of 4';
     if (c.bm % c.tm || c.bn % c.tn) return 'bm must be a multiple of tm and bn of tn';
+    if ((c.bn / c.tn) % (c.lanes ?? c.bn / c.tn)) return 'lanes must divide bn/tn';
     const threads = tileThreads(c);
     if (threads > maxInvocations) return `${threads} invocations exceed ${maxInvocations}`;
     if (((c.bm * c.bk) / 4) % threads || ((c.bn * c.bk) / 4) % threads) {
       return 'each tile slice must split evenly into vec4 loads over the invocations';
     }
+    if (c.staged && c.bm !== c.bn) return 'staged needs bm = bn (as many A as B load slots)';
+    if (c.staged && c.bk % ((c.bm * c.bk) / 4 / threads)) return 'staged needs bk divisible by the load slots';
     const bytes = 2 * c.bk * (c.bm + c.bn) * 4;
     if (bytes > maxWorkgroupBytes) return `${bytes} bytes of workgroup memory exceed ${maxWorkgroupBytes}`;
     return '';
@@ -106,29 +133,33 @@ function operandIO(opts: {
   origin: string; // m0 or n0
   extent: string; // u.M or u.N
   offset: string; // element offset of this batch's matrix
+  rowFast: boolean;
+  aligned: boolean;
 }) {
-  const { name, shared, reg, alongK, vec, tile, bk, threads, origin, extent, offset } = opts;
+  const { name, shared, reg, alongK, vec, tile, bk, threads, origin, extent, offset, rowFast, aligned } = opts;
   const slots = (tile * bk) / 4;
   const perThread = slots / threads;
   const decl: string[] = [];
   const load: string[] = [];
-  const store: string[] = [];
+  const store: ((buf: string) => string)[] = [];
   for (let l = 0; l < perThread; l++) {
     const r = `${reg}${l}`;
     decl.push(`var ${r}: vec4<f32>;`);
     const idx = `(tid + ${l * threads}u)`;
     if (alongK) {
       // slot = (row, kq): row-major [rows, K]; 4 consecutive k of one row.
-      const row = `(${idx} / ${bk / 4}u)`;
-      const kq = `(${idx} % ${bk / 4}u)`;
+      const row = rowFast ? `(${idx} % ${tile}u)` : `(${idx} / ${bk / 4}u)`;
+      const kq = rowFast ? `(${idx} / ${tile}u)` : `(${idx} % ${bk / 4}u)`;
       load.push(`{
     let row = ${origin} + ${row};
     let k = k0 + ${kq} * 4u;
     ${r} = vec4<f32>(0.0);
     ${
-      vec
-        ? `if (row < ${extent} && k < u.K) { ${r} = ${name}[(${offset} + row * u.K + k) >> 2u]; }`
-        : `if (row < ${extent}) {
+      aligned
+        ? `${r} = ${name}[(${offset} + row * u.K + k) >> 2u];`
+        : vec
+          ? `if (row < ${extent} && k < u.K) { ${r} = ${name}[(${offset} + row * u.K + k) >> 2u]; }`
+          : `if (row < ${extent}) {
       let base = ${offset} + row * u.K + k;
       if (k < u.K) { ${r}.x = ${name}[base]; }
       if (k + 1u < u.K) { ${r}.y = ${name}[base + 1u]; }
@@ -137,15 +168,17 @@ function operandIO(opts: {
     }`
     }
   }`);
-      store.push(`{
+      store.push(
+        (buf) => `{
     let row = ${row};
-    let dst = buf + ${kq} * ${tile}u + (row >> 2u);
+    let dst = ${kq} * ${tile}u + (row >> 2u);
     let c = row & 3u;
-    ${shared}[dst][c] = ${r}.x;
-    ${shared}[dst + ${tile / 4}u][c] = ${r}.y;
-    ${shared}[dst + ${(2 * tile) / 4}u][c] = ${r}.z;
-    ${shared}[dst + ${(3 * tile) / 4}u][c] = ${r}.w;
-  }`);
+    ${shared}[${buf}][dst][c] = ${r}.x;
+    ${shared}[${buf}][dst + ${tile / 4}u][c] = ${r}.y;
+    ${shared}[${buf}][dst + ${(2 * tile) / 4}u][c] = ${r}.z;
+    ${shared}[${buf}][dst + ${(3 * tile) / 4}u][c] = ${r}.w;
+  }`,
+      );
     } else {
       // slot = (k, q): row-major [K, cols]; 4 consecutive rows/cols of one k.
       const kk = `(${idx} / ${tile / 4}u)`;
@@ -155,9 +188,11 @@ function operandIO(opts: {
     let col = ${origin} + ${q} * 4u;
     ${r} = vec4<f32>(0.0);
     ${
-      vec
-        ? `if (k < u.K && col < ${extent}) { ${r} = ${name}[(${offset} + k * ${extent} + col) >> 2u]; }`
-        : `if (k < u.K) {
+      aligned
+        ? `${r} = ${name}[(${offset} + k * ${extent} + col) >> 2u];`
+        : vec
+          ? `if (k < u.K && col < ${extent}) { ${r} = ${name}[(${offset} + k * ${extent} + col) >> 2u]; }`
+          : `if (k < u.K) {
       let base = ${offset} + k * ${extent} + col;
       if (col < ${extent}) { ${r}.x = ${name}[base]; }
       if (col + 1u < ${extent}) { ${r}.y = ${name}[base + 1u]; }
@@ -166,10 +201,17 @@ function operandIO(opts: {
     }`
     }
   }`);
-      store.push(`${shared}[buf + ${idx}] = ${r};`);
+      store.push((buf) => `${shared}[${buf}][${idx}] = ${r};`);
     }
   }
-  return { decl: decl.join('\n  '), load: load.join('\n  '), store: store.join('\n  ') };
+  return {
+    decl: decl.join('\n  '),
+    load: load.join('\n  '),
+    store: (buf: string) => store.map((f) => f(buf)).join('\n  '),
+    slots: perThread,
+    loadSlot: (l: number) => load[l],
+    storeSlot: (l: number, buf: string) => store[l](buf),
+  };
 }
 
 /** The tiled kernel. Dispatch: [tilesN, tilesM, batch] (or the grouped equivalent, same count). */
@@ -193,6 +235,8 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
     origin: 'm0',
     extent: 'u.M',
     offset: 'off.x',
+    rowFast: !!c.rowFast,
+    aligned: !!f.aligned,
   });
   const ioB = operandIO({
     name: 'B',
@@ -206,25 +250,33 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
     origin: 'n0',
     extent: 'u.N',
     offset: 'off.y',
+    rowFast: !!c.rowFast,
+    aligned: !!f.aligned,
   });
   const acc: string[] = [];
   for (let r = 0; r < c.tm; r++) for (let j = 0; j < c.tn / 4; j++) acc.push(`var c${r}_${j} = vec4<f32>(0.0);`);
-  const compute: string[] = [];
-  for (let k = 0; k < c.bk; k++) {
-    compute.push('{');
-    for (let i = 0; i < c.tm / 4; i++) compute.push(`let a${i} = As[aBase + ${k * (c.bm / 4) + i * my}u];`);
-    for (let j = 0; j < c.tn / 4; j++) compute.push(`let b${j} = Bs[bBase + ${k * (c.bn / 4) + j * nx}u];`);
-    for (let i = 0; i < c.tm / 4; i++) {
-      for (let s = 0; s < 4; s++) {
-        const comp = 'xyzw'[s];
-        for (let j = 0; j < c.tn / 4; j++) {
-          const name = `c${i * 4 + s}_${j}`;
-          compute.push(`${name} = fma(vec4<f32>(a${i}.${comp}), b${j}, ${name});`);
+  // One BK slice from workgroup buffer `buf` (a constant with pingpong, else the loop's parity). The
+  // buffers are separate rows of a 2-D array so the inner index is a constant plus tx or ty, which
+  // Tint's robustness pass proves in range: only the (hoistable) buffer index is clamped.
+  const computeSlice = (buf: string, kFrom = 0, kTo = c.bk) => {
+    const compute: string[] = [];
+    for (let k = kFrom; k < kTo; k++) {
+      compute.push('{');
+      for (let i = 0; i < c.tm / 4; i++) compute.push(`let a${i} = As[${buf}][${k * (c.bm / 4) + i * my}u + ty];`);
+      for (let j = 0; j < c.tn / 4; j++) compute.push(`let b${j} = Bs[${buf}][${k * (c.bn / 4) + j * nx}u + tx];`);
+      for (let i = 0; i < c.tm / 4; i++) {
+        for (let s = 0; s < 4; s++) {
+          const comp = 'xyzw'[s];
+          for (let j = 0; j < c.tn / 4; j++) {
+            const name = `c${i * 4 + s}_${j}`;
+            compute.push(`${name} = fma(vec4<f32>(a${i}.${comp}), b${j}, ${name});`);
+          }
         }
       }
+      compute.push('}');
     }
-    compute.push('}');
-  }
+    return compute.join('\n    ');
+  };
   // Each invocation owns rows ty*4 + i*4*my + (0..3) and columns tx*4 + j*4*nx + (0..3): neighbouring
   // invocations read neighbouring vec4s of workgroup memory (no bank conflicts) and global writes of
   // one row are contiguous across the invocations of a row.
@@ -236,9 +288,8 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
         const v = `c${i * 4 + s}_${j}`;
         const col = `n0 + tx * 4u + ${j * 4 * nx}u`;
         if (f.vecC) {
-          rowLines.push(
-            `{ let n = ${col}; if (n < u.N) { C[(rowBase + n) >> 2u] = ${v}${f.bias ? ' + bias[n >> 2u]' : ''}; } }`,
-          );
+          const write = `C[(rowBase + n) >> 2u] = ${v}${f.bias ? ' + bias[n >> 2u]' : ''};`;
+          rowLines.push(`{ let n = ${col}; ${f.aligned ? write : `if (n < u.N) { ${write} }`} }`);
         } else {
           const comps = [0, 1, 2, 3]
             .map(
@@ -251,7 +302,7 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
       }
       epilogue.push(`{
     let m = m0 + ty * 4u + ${i * 4 * my + s}u;
-    if (m < u.M) {
+    if (${f.aligned ? 'true' : 'm < u.M'}) {
       let rowBase = cOff + m * u.N;
       ${rowLines.join('\n      ')}
     }
@@ -270,21 +321,82 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
   let tileN = (pid % perGroup) / rowsHere;`
       : `let tileM = wg.y;
   let tileN = wg.x;`;
+  const lanes = c.lanes ?? nx;
+  // Fetch slice t+1 into registers while slice t is multiplied from workgroup memory, then store it
+  // into the other buffer. One barrier per slice suffices: nobody writes the buffer being read.
+  const plainLoop = `for (var t = 0u; t < tiles; t++) {
+    let hasNext = t + 1u < tiles;
+    k0 = (t + 1u) * ${c.bk}u;
+    if (hasNext) {
+      ${ioA.load}
+      ${ioB.load}
+    }
+    let cur = t & 1u;
+    ${computeSlice('cur')}
+    if (hasNext) {
+      let nxt = cur ^ 1u;
+      ${ioA.store('nxt')}
+      ${ioB.store('nxt')}
+    }
+    workgroupBarrier();
+  }`;
+  // Staged: slot l of the next slice is fetched before, and stored after, the l-th part of the
+  // multiply (the buffers differ, so no extra barrier is needed).
+  const phases = ioA.slots;
+  const stagedLoop = `for (var t = 0u; t < tiles; t++) {
+    let hasNext = t + 1u < tiles;
+    k0 = (t + 1u) * ${c.bk}u;
+    let cur = t & 1u;
+    let nxt = cur ^ 1u;
+    ${Array.from(
+      { length: phases },
+      (_, l) => `if (hasNext) {
+      ${ioA.loadSlot(l)}
+      ${ioB.loadSlot(l)}
+    }
+    ${computeSlice('cur', (l * c.bk) / phases, ((l + 1) * c.bk) / phases)}
+    if (hasNext) {
+      ${ioA.storeSlot(l, 'nxt')}
+      ${ioB.storeSlot(l, 'nxt')}
+    }`,
+    ).join('\n    ')}
+    workgroupBarrier();
+  }`;
+  const half = (from: 0 | 1, next: string) => `{
+    let hasNext = ${next} < tiles;
+    k0 = ${next} * ${c.bk}u;
+    if (hasNext) {
+      ${ioA.load}
+      ${ioB.load}
+    }
+    ${computeSlice(`${from}u`)}
+    if (hasNext) {
+      ${ioA.store(`${1 - from}u`)}
+      ${ioB.store(`${1 - from}u`)}
+    }
+    workgroupBarrier();
+  }`;
+  const pingpongLoop = `for (var t = 0u; t < tiles; t += 2u) {
+    ${half(0, '(t + 1u)')}
+    if (t + 1u < tiles) ${half(1, '(t + 2u)')}
+  }`;
   return `// matmul tiled ${JSON.stringify(c)} ${JSON.stringify(f)}
 ${PARAMS_WGSL}
 ${bindings(f)}
-var<workgroup> As: array<vec4<f32>, ${2 * sizeA}>;
-var<workgroup> Bs: array<vec4<f32>, ${2 * sizeB}>;
+var<workgroup> As: array<array<vec4<f32>, ${sizeA}>, 2>;
+var<workgroup> Bs: array<array<vec4<f32>, ${sizeB}>, 2>;
 
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+@compute @workgroup_size(${lanes}, ${my}, ${nx / lanes})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
   ${tileIndex}
   let m0 = tileM * ${c.bm}u;
   let n0 = tileN * ${c.bn}u;
   let off = batchOffsets(wg.z);
   let cOff = wg.z * u.M * u.N;
-  let tx = tid % ${nx}u;
-  let ty = tid / ${nx}u;
+  // The invocation's register tile (tx, ty) comes from local_invocation_id, whose range Tint knows.
+  let tx = lid.x + ${lanes}u * lid.z;
+  let ty = lid.y;
   ${acc.join('\n  ')}
   ${ioA.decl}
   ${ioB.decl}
@@ -293,31 +405,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var k0 = 0u;
   ${ioA.load}
   ${ioB.load}
-  var buf = 0u;
-  ${ioA.store}
-  buf = 0u;
-  ${ioB.store}
+  ${ioA.store('0u')}
+  ${ioB.store('0u')}
   workgroupBarrier();
-  for (var t = 0u; t < tiles; t++) {
-    // Fetch slice t+1 into registers while slice t is multiplied from workgroup memory; then store it
-    // into the other buffer. One barrier per slice suffices: nobody writes the buffer being read.
-    let hasNext = t + 1u < tiles;
-    k0 = (t + 1u) * ${c.bk}u;
-    if (hasNext) {
-      ${ioA.load}
-      ${ioB.load}
-    }
-    let aBase = (t & 1u) * ${sizeA}u + ty;
-    let bBase = (t & 1u) * ${sizeB}u + tx;
-    ${compute.join('\n    ')}
-    if (hasNext) {
-      buf = ((t + 1u) & 1u) * ${sizeA}u;
-      ${ioA.store}
-      buf = ((t + 1u) & 1u) * ${sizeB}u;
-      ${ioB.store}
-    }
-    workgroupBarrier();
-  }
+  ${c.pingpong ? pingpongLoop : c.staged ? stagedLoop : plainLoop}
   ${epilogue.join('\n  ')}
 }
 `;
@@ -345,6 +436,35 @@ export function skinnyMatmulWgsl(f: LayoutFlags, wideIsN: boolean): string {
   const accs = Array.from({ length: SKINNY_Q }, (_, q) => q);
   const scalar = (vec: boolean, name: string, index: string) =>
     vec ? `${name}[(${index}) >> 2u][(${index}) & 3u]` : `${name}[${index}]`;
+  const scalarLoop = `for (var k = lane; k < u.K; k += ${LANES}u) {
+        ${
+          wideIsN
+            ? `let bv = ${scalar(f.vecB, 'B', `off.y + ${bAt}`)};`
+            : `let av = ${scalar(f.vecA, 'A', `off.x + ${aAt}`)};`
+        }
+        ${accs
+          .map((q) =>
+            wideIsN
+              ? `{ let m = m0 + ${q}u; if (m < u.M) { acc[${q}] = fma(${scalar(f.vecA, 'A', `off.x + ${aAt}`)}, bv, acc[${q}]); } }`
+              : `{ let n = n0 + ${q}u; if (n < u.N) { acc[${q}] = fma(av, ${scalar(f.vecB, 'B', `off.y + ${bAt}`)}, acc[${q}]); } }`,
+          )
+          .join('\n        ')}
+      }`;
+  // Both operands contiguous along K (a row of A against a torch-layout weight row, the step-mode
+  // linear): each lane reads 16-byte vectors of both rows.
+  const kvec = f.vecA && !f.transA && f.vecB && f.transB;
+  const rowA = (m: string) => `((off.x + ${m} * u.K) >> 2u)`;
+  const rowB = (n: string) => `((off.y + ${n} * u.K) >> 2u)`;
+  const vecLoop = `for (var k4 = lane; k4 < (u.K >> 2u); k4 += ${LANES}u) {
+        ${wideIsN ? `let bv = B[${rowB('n')} + k4];` : `let av = A[${rowA('m')} + k4];`}
+        ${accs
+          .map((q) =>
+            wideIsN
+              ? `{ let m = m0 + ${q}u; if (m < u.M) { acc[${q}] += dot(A[${rowA('m')} + k4], bv); } }`
+              : `{ let n = n0 + ${q}u; if (n < u.N) { acc[${q}] += dot(av, B[${rowB('n')} + k4]); } }`,
+          )
+          .join('\n        ')}
+      }`;
   return `// matmul skinny ${JSON.stringify(f)} wide=${w}
 ${PARAMS_WGSL}
 ${bindings(f)}
@@ -362,20 +482,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let ${w} = block * ${SKINNY_GROUPS}u + groupIndex;
     var acc = vec4<f32>(0.0);
     if (${w} < ${wideExtent}) {
-      for (var k = lane; k < u.K; k += ${LANES}u) {
-        ${
-          wideIsN
-            ? `let bv = ${scalar(f.vecB, 'B', `off.y + ${bAt}`)};`
-            : `let av = ${scalar(f.vecA, 'A', `off.x + ${aAt}`)};`
-        }
-        ${accs
-          .map((q) =>
-            wideIsN
-              ? `{ let m = m0 + ${q}u; if (m < u.M) { acc[${q}] = fma(${scalar(f.vecA, 'A', `off.x + ${aAt}`)}, bv, acc[${q}]); } }`
-              : `{ let n = n0 + ${q}u; if (n < u.N) { acc[${q}] = fma(av, ${scalar(f.vecB, 'B', `off.y + ${bAt}`)}, acc[${q}]); } }`,
-          )
-          .join('\n        ')}
-      }
+      ${kvec ? vecLoop : scalarLoop}
     }
     red[tid] = acc;
     workgroupBarrier();

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../gpu/autograd.js';
 import { randn, toFloat32, type CpuTensor } from '../../gpu/cpu/tensor.js';
-import { linear, matmul, LARGE_TILE, SMALL_TILE, type MatmulOptions, type TileConfig } from '../../gpu/ops/matmul.js';
+import {
+  linear,
+  matmul,
+  LARGE_TILE,
+  SMALL_TILE,
+  UNSAFE_FAST_TILE,
+  type MatmulOptions,
+  type TileConfig,
+} from '../../gpu/ops/matmul.js';
 import { linearGradRef, linearRef, matmulGradRef, matmulRef } from '../../gpu/ops/matmul.ref.js';
 import { checkGradients } from '../helpers/finite-diff.js';
 import { expectGpuClose, upload, useEngine } from '../helpers/gpu.js';
@@ -66,11 +74,27 @@ describe('matmul: 2-D products of any shape, all four transpose combinations', (
       });
     }
   }
-  it('the large and small default tiles are correct across several tiles with ragged edges', async () => {
-    for (const tile of [LARGE_TILE, SMALL_TILE, { ...MINI_TILE, group: 3 }]) {
-      await checkMatmul([130, 67], [67, 133], { kernel: 'tiled', tile }, `tile ${JSON.stringify(tile)}`);
-    }
-  });
+  const tileCases: [string, TileConfig][] = [
+    ['LARGE_TILE', LARGE_TILE],
+    ['SMALL_TILE', SMALL_TILE],
+    ['UNSAFE_FAST_TILE (guards, lanes)', UNSAFE_FAST_TILE],
+    ['grouped order', { ...MINI_TILE, group: 3 }],
+    ['pingpong, lanes, rowFast', { ...MINI_TILE, pingpong: true, lanes: 2, rowFast: true }],
+    ['pingpong, one lane', { ...MINI_TILE, bk: 8, pingpong: true, lanes: 1 }],
+    ['staged', { ...MINI_TILE, bk: 8, staged: true }],
+  ];
+  for (const [name, tile] of tileCases) {
+    it(`tile ${name}: ragged 130×67·67×133 and tile-multiple shapes (the unguarded path) equal the reference`, async () => {
+      await checkMatmul([130, 67], [67, 133], { kernel: 'tiled', tile }, 'ragged');
+      await checkMatmul([128, 32], [32, 128], { kernel: 'tiled', tile }, 'aligned');
+      await checkMatmul(
+        [32, 128],
+        [128, 32],
+        { kernel: 'tiled', tile, transA: true, transB: true },
+        'aligned, transposed',
+      );
+    });
+  }
   it('the skinny kernel is correct with the wide side on M (tall × tiny) and with K = 0', async () => {
     await checkMatmul([70, 33], [33, 5], { kernel: 'skinny' }, 'tall, tiny N');
     await checkMatmul([70, 33], [5, 33], { kernel: 'skinny', transB: true }, 'tall, tiny N, transB');
@@ -87,6 +111,7 @@ describe('matmul: broadcast batch dims', () => {
     [[2, 1, 5, 6], [3, 7, 6], { transB: true }], // both operands broadcast
     [[5, 6], [4, 6, 7], {}], // a 2-D left operand against a batch
     [[4, 5, 6], [4, 6, 7], { kernel: 'skinny' }],
+    [[3, 2, 8], [5, 8], { kernel: 'skinny', transB: true }], // K-contiguous vec4 skinny path, batched
     [[2, 3, 4, 2, 5, 6], [3, 1, 2, 6, 7], { tile: MINI_TILE, kernel: 'tiled' }],
   ];
   for (const [aShape, bShape, options] of cases) {
