@@ -7,7 +7,7 @@ import { createParams } from '../../gpu/nn/module.js';
 import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../gpu/nn/tiny.js';
 import { StepExecutor, type StepMetrics } from '../../gpu/train/step.js';
 import { createNodeEngine } from '../host/node-gpu.js';
-import { seededWindows } from '../host/windows.js';
+import { seededWindows } from '../../gpu/train/windows.js';
 import { lossChart } from './loss-chart.js';
 
 const TEXT = fileURLToPath(new URL('../../assets/text/lighthouse.txt', import.meta.url));

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Batch } from '../../gpu/train/step.js';
 import type { BatchSource } from '../../gpu/train/trainer.js';
-import { seededWindows } from './windows.js';
+import { seededWindows } from '../../gpu/train/windows.js';
 
 export type DataSpec =
   | { kind: 'text'; path: string; tokenizer: 'byte'; validationFraction?: number }

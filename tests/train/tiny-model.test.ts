@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createParams, initialValues } from '../../gpu/nn/module.js';
 import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../gpu/nn/tiny.js';
 import { StepExecutor } from '../../gpu/train/step.js';
-import { seededWindows } from '../../main/host/windows.js';
+import { seededWindows } from '../../gpu/train/windows.js';
 import { useEngine } from '../helpers/gpu.js';
 
 const engine = useEngine();

@@ -8,7 +8,7 @@ import { countParams, createParams } from '../../../gpu/nn/module';
 import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../../gpu/nn/tiny';
 import { StepExecutor, type StepMetrics } from '../../../gpu/train/step';
 import { settingsProblems, type FromWorker, type LossPoint, type ToWorker, type TrainSettings } from './protocol';
-import { textWindows } from './text-windows';
+import { seededWindows } from '../../../gpu/train/windows';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const REPORT_EVERY_MS = 100;
@@ -66,7 +66,7 @@ async function train(settings: TrainSettings, text: string): Promise<void> {
     });
     post({ type: 'started', adapter: ctx.adapter, parameters: countParams(specs), textBytes: bytes.length });
 
-    const nextBatch = textWindows(bytes, settings.batch, settings.seqLen, settings.seed);
+    const windows = seededWindows(bytes, settings, settings.seed);
     const tokensPerStep = settings.batch * settings.seqLen;
     const started = performance.now();
     let unsent: LossPoint[] = [];
@@ -92,7 +92,7 @@ async function train(settings: TrainSettings, text: string): Promise<void> {
     // Keep two steps queued so the GPU never idles while the CPU encodes the next one.
     const queued: Promise<StepMetrics>[] = [];
     for (let step = 0; step < settings.steps && !stopRequested; step++) {
-      queued.push(executor.run(nextBatch()));
+      queued.push(executor.run(windows.next()));
       if (queued.length >= 2) record(await queued.shift()!);
     }
     for (const metrics of queued) record(await metrics);

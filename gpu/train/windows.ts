@@ -1,9 +1,9 @@
 // Random next-token windows over a token array from a seed: inputs are tokens [i, i+T), targets
 // [i+1, i+T+1). The position is the number of batches drawn, so restoring it replays the same stream.
 
-import { rng } from '../../gpu/cpu/tensor.js';
-import type { Batch } from '../../gpu/train/step.js';
-import type { BatchSource } from '../../gpu/train/trainer.js';
+import { rng } from '../cpu/tensor.js';
+import type { Batch } from './step.js';
+import type { BatchSource } from './trainer.js';
 
 export function seededWindows(
   tokens: ArrayLike<number>,
