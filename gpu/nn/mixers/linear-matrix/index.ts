@@ -1,2 +1,4 @@
-// Registers the linear-matrix mixers (each file calls registerMixer on import).
-export {};
+// Registers the linear-matrix (class B) mixers: each file calls registerMixer on import.
+import './linear-attention.js';
+import './retnet.js';
+import './gla.js';
