@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One command on the GPU machine: for each suite, the WebGPU side then its PyTorch baseline, each with a
+# time limit, and finally the joined table (ours vs PyTorch, ratio). Results land in $OUT (or ./bench/results).
+# Usage there:  source .device/prelude.sh && bash bench/device-run.sh ops,train [--toggles a,b]
+# (prepare here first: bash ../shared/scripts/device-prep.sh && bash bench/device-bundle.sh)
+set -uo pipefail
+suites=${1:?usage: device-run.sh suite[,suite…] [extra bench args]}
+shift
+out=${OUT:-bench/results}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
+for suite in ${suites//,/ }; do
+  py=bench/torch/${suite//-/_}.py
+  echo "=== $suite: PyTorch baseline ($py)"
+  timeout 240 python3 "$py" --out "$out/torch-$suite.json" > "$out/torch-$suite.log" 2>&1 || echo "torch $suite exited $?"
+  tail -3 "$out/torch-$suite.log"
+  echo "=== $suite: WebGPU"
+  timeout 300 node .device/bench.mjs --suite "$suite" --out "$out/ours-$suite.json" --torch "$out/torch-$suite.json" "$@" \
+    > "$out/ours-$suite.log" 2>&1 || echo "bench $suite exited $?"
+  grep -v '^Warning: maxDynamic' "$out/ours-$suite.log" | tail -40
+done
+echo DEVICE-RUN-DONE
