@@ -9,15 +9,16 @@ shift
 out=${OUT:-bench/results}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
+# At most 8 files come back from $OUT: two JSON files per suite there, logs in /tmp.
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 for suite in ${suites//,/ }; do
   py=bench/torch/${suite//-/_}.py
   echo "=== $suite: PyTorch baseline ($py)"
-  timeout 240 python3 "$py" --out "$out/torch-$suite.json" > "$out/torch-$suite.log" 2>&1 || echo "torch $suite exited $?"
-  tail -3 "$out/torch-$suite.log"
+  timeout 240 python3 "$py" --out "$out/torch-$suite.json" > "/tmp/torch-$suite.log" 2>&1 || echo "torch $suite exited $?"
+  tail -3 "/tmp/torch-$suite.log"
   echo "=== $suite: WebGPU"
   timeout 300 node .device/bench.mjs --suite "$suite" --out "$out/ours-$suite.json" --torch "$out/torch-$suite.json" "$@" \
-    > "$out/ours-$suite.log" 2>&1 || echo "bench $suite exited $?"
-  grep -v '^Warning: maxDynamic' "$out/ours-$suite.log" | tail -40
+    > "/tmp/ours-$suite.log" 2>&1 || echo "bench $suite exited $?"
+  grep -v '^Warning: maxDynamic' "/tmp/ours-$suite.log" | tail -40
 done
 echo DEVICE-RUN-DONE
