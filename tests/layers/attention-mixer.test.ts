@@ -45,7 +45,10 @@ const CASES: [string, MixerOptions][] = [
     'grouped heads with the FoX forget gate and q/k/v biases',
     { num_heads: 4, num_kv_heads: 2, forget_gate: true, qkv_bias: true },
   ],
-  ['multi-query local attention, window 5', { num_heads: 2, num_kv_heads: 1, window: 5 }],
+  [
+    'multi-query local attention, window 5 (the cache keeps the last 5 tokens)',
+    { num_heads: 2, num_kv_heads: 1, window: 5, forget_gate: true },
+  ],
 ];
 
 for (const [title, options] of CASES) {

@@ -20,6 +20,16 @@ function joinTime(a: CpuTensor | undefined, b: CpuTensor): CpuTensor {
   return out;
 }
 
+/** The last n time steps of [B, L, ...]. */
+function lastTokens(x: CpuTensor, n: number): CpuTensor {
+  const [B, L] = x.shape;
+  const inner = x.data.length / (B * L);
+  const out = cpuTensor([B, n, ...x.shape.slice(2)]);
+  for (let b = 0; b < B; b++)
+    out.data.set(x.data.subarray((b * L + L - n) * inner, (b * L + L) * inner), b * n * inner);
+  return out;
+}
+
 export function attentionLayerRef(
   c: AttentionConfig,
   params: RefParams,
@@ -64,6 +74,11 @@ export function attentionLayerRef(
     state.f = cumLogForget;
   }
   const o = attentionRef({ q, k: kAll, v: vAll, cumLogForget, scale: 1 / Math.sqrt(D), window: c.window });
+  // A windowed cache keeps its last `window` tokens.
+  const L = kAll.shape[1];
+  if (c.window > 0 && L > c.window) {
+    for (const name of Object.keys(state)) state[name] = lastTokens(state[name], c.window);
+  }
   const y = cpuTensor([B, T, d]);
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++) {

@@ -2,10 +2,11 @@
 // local attention), with grouped/multi-query heads, a sliding window, and the Forgetting Transformer's
 // data-dependent forget gate (fla/layers/forgetting_attn.py): logits get F_i − F_j with
 // F_t = Σ_{s≤t} log σ(w_f·x_s + b_f) per head.
-// Its state is the KV cache: the keys and values of every token so far (and F per token with the forget
+// Its state is the KV cache: the keys and values of the tokens so far (and F per token with the forget
 // gate), [B, L, ·]; a step appends one token and attends over the cache with the same flash kernel.
-// The window masks keys older than `window`, so compute per token stays O(window); the cache itself keeps
-// every token (RoPE positions will need the token count, which is the cache length).
+// With a window the cache keeps only the last `window` tokens (attention only uses relative positions
+// and F differences, so dropping older ones changes nothing), so local attention decodes in O(window)
+// memory and time per token. (RoPE, once it lands, will need the absolute token count in the state.)
 
 import { attention } from '../../../ops/attention/attention.js';
 import { full, logsigmoid } from '../../../ops/elementwise.js';
@@ -89,6 +90,10 @@ function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | un
     next.f = cumLogForget;
   }
   const o = attention(q, k, v, { window: c.window, cumLogForget, layer: p.prefix || c.kind });
+  const L = k.shape[1];
+  if (c.window > 0 && L > c.window) {
+    for (const name of Object.keys(next)) next[name] = slice(next[name], 1, L - c.window, L);
+  }
   return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight')), state: next };
 }
 
@@ -134,7 +139,7 @@ export function attentionMixer(c: AttentionConfig): Mixer {
       if (c.forgetGate) state.f = engine.empty([batch, 0, H]);
       return state;
     },
-    // The cache grows by this many floats per token (the mixer contract's convention for attention).
+    // Floats of cache per token (the mixer contract's convention for attention); a window caps the tokens.
     stateSize: () => 2 * G * D + (c.forgetGate ? H : 0),
     flopsPerToken: () => 2 * d * (H * D + 2 * G * D + (c.forgetGate ? H : 0)) + 2 * H * D * d,
   };
