@@ -278,5 +278,8 @@ describe('readDataset', () => {
 
   it('throws DatasetError (not a crash) for a directory', async () => {
     await expect(collect(readDataset({ path: dir, format: 'txt' }))).rejects.toBeInstanceOf(DatasetError);
+    await expect(collect(readDataset({ path: dir, format: 'txt' }))).rejects.toThrow(
+      /cannot read \(not a regular file\)/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,10 +6,12 @@ import {
   BatchSampler,
   buildTokenStream,
   inputsAndTargets,
+  loadTokenizerFile,
   readDataset,
+  saveTokenizerFile,
   sequentialBatches,
 } from '../../main/host/datasets/index.js';
-import { ByteTokenizer, CharTokenizer } from '../../shared/tokenizers/index.js';
+import { ByteTokenizer, CharTokenizer, trainBpe } from '../../shared/tokenizers/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'statelab-tokens-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,5 +144,26 @@ describe('BatchSampler', () => {
     );
     expect(batches.length).toBe(5); // 50 tokens / (2 × 5) per batch
     expect(Array.from(batches[1].windows)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  });
+});
+
+describe('tokenizer.json files', () => {
+  it('saves temp-then-rename and loads back a tokenizer that encodes the same', async () => {
+    const sub = mkdtempSync(join(dir, 'tok-'));
+    const path = join(sub, 'tokenizer.json');
+    const text = 'streams of text, streamed 🦀 text';
+    const bpe = await trainBpe([text.repeat(3)], { vocabSize: 270, specials: ['<|endoftext|>'] });
+    saveTokenizerFile(path, bpe);
+    saveTokenizerFile(path, bpe); // overwrite in place
+    expect(readdirSync(sub)).toEqual(['tokenizer.json']);
+    const loaded = await loadTokenizerFile(path);
+    expect(loaded.encode(text + '<|endoftext|>')).toEqual(bpe.encode(text + '<|endoftext|>'));
+  });
+
+  it('names the file when it is missing or not a tokenizer', async () => {
+    await expect(loadTokenizerFile(join(dir, 'none.json'))).rejects.toThrow(/none.json: cannot read \(no such file\)/);
+    const bad = join(dir, 'bad-tokenizer.json');
+    writeFileSync(bad, '{"model": {"type": "WordLevel", "vocab": {}}}');
+    await expect(loadTokenizerFile(bad)).rejects.toThrow(new RegExp(`${bad}: model type "WordLevel" is not supported`));
   });
 });

@@ -8,6 +8,7 @@ export { readJsonlField } from './jsonl.js';
 export { CsvParser, readCsvColumn, type CsvOptions, type CsvRecord } from './csv.js';
 export { readParquetColumn } from './parquet.js';
 export { detectFormat, readDataset, yieldsDocuments, type DatasetFormat, type DatasetSpec } from './open.js';
+export { saveTokenizerFile, loadTokenizerFile } from './tokenizer-file.js';
 export { buildTokenStream, type TokenStream, type TokenStreamOptions } from './token-stream.js';
 export {
   BatchSampler,

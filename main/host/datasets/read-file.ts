@@ -10,12 +10,14 @@ export async function* readByteChunks(path: string, chunkBytes = DEFAULT_CHUNK_B
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1)
     throw new DatasetError(path, `chunk size ${chunkBytes} must be a positive integer`);
   let handle;
+  let isFile: boolean;
   try {
-    if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-    handle = await open(path, 'r');
+    isFile = (await stat(path)).isFile();
+    if (isFile) handle = await open(path, 'r');
   } catch (error) {
     throw new DatasetError(path, `cannot read (${describeFsError(error)})`);
   }
+  if (!handle) throw new DatasetError(path, 'cannot read (not a regular file)');
   try {
     for (;;) {
       // A fresh buffer per read: the consumer may keep the previous chunk while this one is read.
