@@ -16,6 +16,11 @@ export interface TimingOptions {
   /** Each sample should last at least this long. */
   minSampleMs?: number;
   maxIters?: number;
+  /**
+   * Keep the GPU busy this long before timing (after calibration), so an idle GPU's clocks have
+   * ramped up: without it the first row of a run measured ~15% slow on an H100.
+   */
+  minWarmupMs?: number;
   /** Force the host clock even when timestamp queries exist (a cross-check). */
   hostClock?: boolean;
 }
@@ -119,6 +124,8 @@ export async function timeGpu(engine: Engine, step: () => void, options: TimingO
       if (ms * iters >= minSampleMs || iters >= maxIters) break;
       iters = Math.min(maxIters, Math.max(iters * 2, Math.ceil((1.2 * minSampleMs) / Math.max(ms, 1e-4))));
     }
+    const warmStart = performance.now();
+    while (performance.now() - warmStart < (options.minWarmupMs ?? 200)) await sample(iters);
     const times: number[] = [];
     hostTimes.length = 0;
     for (let i = 0; i < samples; i++) times.push(await sample(iters));
