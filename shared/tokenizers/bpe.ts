@@ -13,6 +13,7 @@ import {
 } from './tokenizer.js';
 
 const CACHE_LIMIT = 100_000;
+const CACHED_PIECE_LENGTH = 64;
 
 export class BpeTokenizer implements Tokenizer {
   readonly kind = 'bpe';
@@ -115,8 +116,11 @@ export class BpeTokenizer implements Tokenizer {
     let ids: number[];
     if (this.json.model.ignore_merges && this.vocab.has(piece)) ids = [this.vocab.get(piece)!];
     else ids = this.toIds(this.merge(Array.from(piece)));
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(piece, ids);
+    // Only word-sized pieces are worth caching (without a pre-tokenizer a piece is a whole text).
+    if (piece.length <= CACHED_PIECE_LENGTH) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(piece, ids);
+    }
     return ids;
   }
 
