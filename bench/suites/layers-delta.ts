@@ -3,6 +3,8 @@
 //  - delta rule (DeltaNet) and gated delta rule (Gated DeltaNet), chunked WY/UT kernels, against
 //    PyTorch's eager fp32 naive recurrence (bench/torch/layers_delta.py, same row names);
 //  - causal attention (flash kernels) against PyTorch's scaled_dot_product_attention in fp32;
+//  - RWKV-7's generalized delta rule (fused recurrent with a checkpointed backward) against the same
+//    eager naive recurrence in PyTorch;
 //  - forward-only rows for the fused recurrent delta rule and the sliding-window / FoX attention
 //    variants (no PyTorch row: they document our own costs).
 // Every configuration is checked before it is timed against the float64 reference on the first
@@ -15,6 +17,8 @@ import { attention, type AttentionOptions } from '../../gpu/ops/attention/attent
 import { attentionRef } from '../../gpu/ops/attention/attention.ref.js';
 import { chunkDeltaRule } from '../../gpu/ops/delta/chunk.js';
 import { deltaRuleRef } from '../../gpu/ops/delta/delta-rule.ref.js';
+import { dplrDeltaRule } from '../../gpu/ops/delta/dplr.js';
+import { dplrRef } from '../../gpu/ops/delta/dplr.ref.js';
 import { fusedRecurrentDeltaRule } from '../../gpu/ops/delta/recurrent.js';
 import type { Tensor } from '../../gpu/tensor.js';
 import type { BenchRow, BenchSuite } from '../suite.js';
@@ -129,6 +133,71 @@ async function benchDelta(
   }
 }
 
+async function benchDplr(engine: Engine, B: number, T: number, H: number, K: number): Promise<BenchRow> {
+  // RWKV-7's domain: a = −κ̂, b = κ̂ ⊙ α, log w ∈ [−0.6, 0).
+  const kappa = unitRows(randn([B, T, H, K], 21));
+  const alpha = uniform([B, T, H, K], 22, 0, 1);
+  const cpu = {
+    q: toFloat32(randn([B, T, H, K], 23)),
+    k: toFloat32(randn([B, T, H, K], 24, 0.1)),
+    v: toFloat32(randn([B, T, H, K], 25)),
+    logw: toFloat32(uniform([B, T, H, K], 26, -0.6, -0.01)),
+    a: toFloat32(
+      cpuTensor(
+        kappa.shape,
+        kappa.data.map((x) => -x),
+      ),
+    ),
+    b: toFloat32(
+      cpuTensor(
+        kappa.shape,
+        kappa.data.map((x, i) => x * alpha.data[i]),
+      ),
+    ),
+  };
+  const x = {
+    q: upload(engine, cpu.q),
+    k: upload(engine, cpu.k),
+    v: upload(engine, cpu.v),
+    logw: upload(engine, cpu.logw),
+    a: upload(engine, cpu.a),
+    b: upload(engine, cpu.b),
+  };
+  const dO = upload(engine, toFloat32(randn([B, T, H, K], 27)), false);
+  try {
+    const y = await engine.noGrad(() => dplrDeltaRule(x).o).read();
+    const ref = dplrRef({
+      q: prefix(cpu.q, CHECK_T),
+      k: prefix(cpu.k, CHECK_T),
+      v: prefix(cpu.v, CHECK_T),
+      logw: prefix(cpu.logw, CHECK_T),
+      a: prefix(cpu.a, CHECK_T),
+      b: prefix(cpu.b, CHECK_T),
+    }).o;
+    const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
+    if (!(checkError < 1e-3)) throw new Error(`layers-delta bench rwkv7 T=${T}: check error ${checkError}`);
+    engine.pool.resetPeak();
+    const t = await timeGpu(engine, () => {
+      backward(dplrDeltaRule(x).o, dO);
+      for (const input of Object.values(x)) input.grad = null;
+    });
+    return {
+      suite: 'layers-delta',
+      name: `rwkv7 fwd+bwd T=${T}`,
+      config: { B, T, H, K, V: K },
+      ms: t.ms,
+      tokensPerSec: (B * T) / (t.ms / 1000),
+      peakBytes: engine.pool.stats.peakBytesInUse,
+      checkError,
+      clock: `${t.clock} ×${t.iters} (host ${t.hostMs.toFixed(3)} ms)`,
+      note: 'generalized delta rule, fused recurrent (checkpoint every 32 tokens)',
+    };
+  } finally {
+    for (const t of [...Object.values(x), dO]) t.release();
+    engine.pool.trim();
+  }
+}
+
 async function benchAttention(engine: Engine, B: number, T: number, H: number, D: number): Promise<BenchRow[]> {
   const cpu = {
     q: toFloat32(randn([B, T, H, D], 11)),
@@ -205,6 +274,7 @@ export const layersDeltaSuite: BenchSuite = {
     for (const T of quick ? [64, 100] : [1024, 2048]) {
       rows.push(...(await benchDelta(engine, B, T, H, K, false)));
       rows.push(...(await benchDelta(engine, B, T, H, K, true)));
+      rows.push(await benchDplr(engine, B, T, H, K));
       rows.push(...(await benchAttention(engine, B, T, H, K)));
     }
     return rows;

@@ -3,6 +3,8 @@
     fla's naive_recurrent_gated_delta_rule), B=8, T in {1024, 2048}, 4 heads of 128; the eager fp32
     chunked form (WY representation, chunk 64, as fla's chunk reference) is reported in the note and
     as the "fwd chunked" row; the naive forward under no_grad as the "fwd fused recurrent" row;
+  - rwkv7 fwd+bwd: RWKV-7's generalized delta rule S = diag(w) S + b (a^T S) + k v^T as the same
+    eager naive recurrence;
   - attention fwd+bwd / fwd: torch.nn.functional.scaled_dot_product_attention(is_causal=True), fp32;
     the window and FoX rows pass the band / bias as an explicit T x T attention mask (PyTorch has no
     fused form for them).
@@ -102,6 +104,18 @@ def chunk_delta_rule(q, k, v, beta, g, chunk=64):
     return o.transpose(1, 2)
 
 
+def naive_dplr(q, k, v, logw, a, b):
+    """RWKV-7's transition S = diag(exp(logw)) S + b (a^T S) + k v^T; o = S^T q. Layout [B, T, H, K]."""
+    B, T, H, K = q.shape
+    S = q.new_zeros(B, H, K, v.shape[-1])
+    out = []
+    for t in range(T):
+        p = torch.einsum("bhk,bhkv->bhv", a[:, t], S)
+        S = logw[:, t].exp()[..., None] * S + b[:, t][..., None] * p[..., None, :] + k[:, t][..., None] * v[:, t][..., None, :]
+        out.append(torch.einsum("bhk,bhkv->bhv", q[:, t], S))
+    return torch.stack(out, 1)
+
+
 def delta_reference(q, k, v, beta, g):
     """float64 loop on batch row 0 and the first CHECK_T tokens."""
     args = [x[:1, :CHECK_T].double() if x is not None else None for x in (q, k, v, beta, g)]
@@ -168,6 +182,34 @@ def main():
                 {"suite": "layers-delta", "name": f"{name} fwd fused recurrent T={T}", "ms": naive_fwd,
                  "note": "naive recurrence forward, no_grad"},
             ]
+        kappa = F.normalize(torch.randn(B, T, H, K, device=dev), dim=-1)
+        alpha = torch.rand(B, T, H, K, device=dev)
+        rw = {
+            "q": torch.randn(B, T, H, K, device=dev),
+            "k": 0.1 * torch.randn(B, T, H, K, device=dev),
+            "v": torch.randn(B, T, H, K, device=dev),
+            "logw": torch.empty(B, T, H, K, device=dev).uniform_(-0.6, -0.01),
+            "a": -kappa,
+            "b": kappa * alpha,
+        }
+        for x in rw.values():
+            x.requires_grad_()
+        dO = torch.randn(B, T, H, K, device=dev)
+        with torch.no_grad():
+            ref = naive_dplr(*(x[:1, :CHECK_T].double() for x in rw.values()))
+            err = rel(naive_dplr(*rw.values())[:1, :CHECK_T], ref)
+        assert err < 1e-3, f"rwkv7 T={T}: check {err}"
+
+        def rwkv_step():
+            naive_dplr(*rw.values()).backward(dO)
+            for x in rw.values():
+                x.grad = None
+
+        ms, iters = time_ms(rwkv_step, samples=3)
+        rows.append({"suite": "layers-delta", "name": f"rwkv7 fwd+bwd T={T}", "ms": ms,
+                     "tokensPerSec": B * T / (ms / 1000),
+                     "note": f"naive recurrence x{iters}; {version}; check {err:.1e}"})
+
         q, k, v = (torch.randn(B, T, H, K, device=dev, requires_grad=True) for _ in range(3))
         dO = torch.randn(B, T, H, K, device=dev)
         tq, tk, tv = (x.transpose(1, 2) for x in (q, k, v))
