@@ -13,6 +13,10 @@ import { linearAttentionConfig } from '../../gpu/nn/mixers/linear-matrix/linear-
 import { linearAttentionRef } from '../../gpu/nn/mixers/linear-matrix/linear-attention.ref.js';
 import { retnetConfig } from '../../gpu/nn/mixers/linear-matrix/retnet.js';
 import { retnetRef } from '../../gpu/nn/mixers/linear-matrix/retnet.ref.js';
+import { mamba2Config } from '../../gpu/nn/mixers/linear-matrix/mamba2.js';
+import { mamba2Ref } from '../../gpu/nn/mixers/linear-matrix/mamba2.ref.js';
+import { hgrn2Config } from '../../gpu/nn/mixers/linear-matrix/hgrn2.js';
+import { hgrn2Ref } from '../../gpu/nn/mixers/linear-matrix/hgrn2.ref.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -124,4 +128,56 @@ for (const options of [
   });
 }
 
-void scaleParam;
+// ---------------------------------------------------------------- Mamba-2
+
+for (const options of [
+  { d_state: 4, headdim: 4, chunk_size: '16' },
+  { d_state: 3, headdim: 4, ngroups: 2, d_conv: 3 },
+] as MixerOptions[]) {
+  const c = mamba2Config(D, options);
+  const convDim = c.dInner + 2 * c.groups * c.dState;
+  describeMixer({
+    kind: 'mamba2',
+    options,
+    dModel: D,
+    reference: (p, x, s) => mamba2Ref(c, p, x, s),
+    randomState: (batch, seed) =>
+      normalState({ S: [batch, c.heads, c.dState, c.headDim], conv: [batch, c.convSize - 1, convDim] })(seed),
+    stateGradKeys: ['S', 'conv'],
+    // A = −e³ ≈ −20 and dt ≈ softplus(3 + ·): log decay ≈ −60 per token.
+    strongDecay: (p) => {
+      setAll(p, 'A_log', 3);
+      setAll(p, 'dt_bias', 3);
+    },
+    badOptions: [
+      [{ headdim: 5 }, /mamba2: option "headdim" 5 must divide d_inner 16/],
+      [{ headdim: 4, ngroups: 3 }, /mamba2: option "ngroups" 3 must divide the number of heads 4/],
+      [{ d_conv: 1 }, /mamba2: option "d_conv" must be at least 2/],
+    ],
+    gradT: 17,
+  });
+}
+
+// ---------------------------------------------------------------- HGRN2
+
+for (const options of [
+  { expand_ratio: 4 },
+  { expand_ratio: 2, lower_bound: 0.5, chunk_size: '16' },
+] as MixerOptions[]) {
+  const c = hgrn2Config(D, options);
+  describeMixer({
+    kind: 'hgrn2',
+    options,
+    dModel: D,
+    reference: (p, x, s) => hgrn2Ref(c, p, x, s),
+    randomState: (batch, seed) => normalState({ S: [batch, c.heads, c.headDim, c.headDim] })(seed),
+    stateGradKeys: ['S'],
+    // Forget-gate logits of ±50·|W_f x|: many channels forget almost everything every token.
+    strongDecay: (p) => scaleParam(p, 'f_proj.weight', 50),
+    badOptions: [
+      [{ expand_ratio: 3 }, /hgrn2: option "expand_ratio" 3 must divide d_model 8/],
+      [{ lower_bound: 1 }, /hgrn2: option "lower_bound" must be at most 0.999/],
+    ],
+    gradT: 17,
+  });
+}

@@ -2,3 +2,5 @@
 import './linear-attention.js';
 import './retnet.js';
 import './gla.js';
+import './mamba2.js';
+import './hgrn2.js';
