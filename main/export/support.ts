@@ -32,6 +32,7 @@ export const ONNX_MIXERS: readonly string[] = [
   'mamba',
   'deltanet',
   'gated_deltanet',
+  'deltaproduct',
   'lstm',
   'gru',
   'elman',

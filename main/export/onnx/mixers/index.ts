@@ -1,0 +1,24 @@
+// The ONNX emitter of each mixer kind; support.ts's ONNX list is checked against this table in tests.
+
+import type { OnnxMixerFactory } from '../common.js';
+import { attention } from './attention.js';
+import { deltanet, deltaproduct, gatedDeltanet } from './delta.js';
+import { hgrn, mamba, mingru, minlstm } from './diagonal.js';
+import { elman, gru, lstm, slstm } from './rnn.js';
+import { shortconv } from './shortconv.js';
+
+export const ONNX_EMITTERS: Record<string, OnnxMixerFactory> = {
+  shortconv,
+  attention,
+  mingru,
+  minlstm,
+  hgrn,
+  mamba,
+  deltanet,
+  gated_deltanet: gatedDeltanet,
+  deltaproduct,
+  lstm,
+  gru,
+  elman,
+  slstm,
+};
