@@ -20,7 +20,9 @@ import { GENERATE_USAGE, generateCommand } from './generate.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
-  statelab train <graph.json | template> --data <file.txt | task:NAME> [options]
+  statelab train <graph.json | template> --data <file | task:NAME> [options]
+      --tokenizer byte|char|bpe:<vocab>|<tokenizer.json> (byte)  --field NAME (JSONL/CSV/Parquet text column)
+      --task-params name=value,… (e.g. num_kv_pairs=8,seq_len=128)
       --steps N (200)  --batch B (8)  --seq T (128)  --lr X (3e-3)  --seed S (1)
       --eval-every N (50)  --checkpoint-every N (100)  --target-loss X  --runs DIR (runs)  --name NAME
   statelab resume <run> [--steps N] [--runs DIR]
@@ -34,6 +36,9 @@ Every command takes --json for machine-readable output.`;
 
 const VALUE_OPTIONS = [
   'data',
+  'tokenizer',
+  'field',
+  'task-params',
   'steps',
   'batch',
   'seq',
@@ -54,10 +59,31 @@ function loadGraph(ref: string): GraphDoc {
   return parseGraph(readFileSync(path, 'utf8'), path);
 }
 
-function dataSpec(ref: string | undefined): DataSpec {
-  if (!ref) throw new UsageError('--data is required (a .txt file, or task:NAME)');
-  if (ref.startsWith('task:')) return { kind: 'task', task: ref.slice(5) };
-  return { kind: 'text', path: resolve(ref), tokenizer: 'byte' };
+function dataSpec(args: ParsedArgs): DataSpec {
+  const ref = stringOption(args, 'data');
+  if (!ref) throw new UsageError('--data is required (a .txt/.jsonl/.csv/.tsv/.parquet file, or task:NAME)');
+  if (ref.startsWith('task:'))
+    return { kind: 'task', task: ref.slice(5), params: taskParams(stringOption(args, 'task-params')) };
+  const field = stringOption(args, 'field');
+  return {
+    kind: 'text',
+    path: resolve(ref),
+    tokenizer: stringOption(args, 'tokenizer', 'byte')!,
+    ...(field ? { field } : {}),
+  };
+}
+
+/** `--task-params num_kv_pairs=8,seq_len=128` → { num_kv_pairs: 8, seq_len: 128 }. */
+function taskParams(text: string | undefined): Record<string, number> {
+  const params: Record<string, number> = {};
+  for (const pair of text ? text.split(',') : []) {
+    const [key, value] = pair.split('=');
+    if (!key || value === undefined || !Number.isFinite(Number(value))) {
+      throw new UsageError(`--task-params: "${pair}" is not name=number`);
+    }
+    params[key.trim()] = Number(value);
+  }
+  return params;
 }
 
 function reporter(args: ParsedArgs, total: number) {
@@ -88,7 +114,7 @@ async function train(args: ParsedArgs): Promise<number> {
   const { run, outcome } = await trainRun(
     {
       graph,
-      data: dataSpec(stringOption(args, 'data')),
+      data: dataSpec(args),
       runsDir: stringOption(args, 'runs', 'runs')!,
       name: stringOption(args, 'name'),
       steps,
@@ -149,7 +175,7 @@ async function evaluate(args: ParsedArgs): Promise<number> {
   if (!runRef) throw new UsageError('eval needs a run id or folder');
   const result = await evalRun(runRef, stringOption(args, 'runs', 'runs')!, {
     step: args.options.has('step') ? numberOption(args, 'step', 0, { integer: true, min: 0 }) : undefined,
-    data: args.options.has('data') ? dataSpec(stringOption(args, 'data')) : undefined,
+    data: args.options.has('data') ? dataSpec(args) : undefined,
   });
   if (args.options.has('json'))
     process.stdout.write(

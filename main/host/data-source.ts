@@ -1,20 +1,48 @@
-// Turns a data spec (a text file, or a synthetic task) into the trainer's batch source and a fixed set
-// of validation batches. Positions are "batches drawn so far" on a seeded stream, so restoring a position
-// replays exactly the batches an uninterrupted run would have seen.
+// Turns a data spec — a local dataset file (txt, JSONL, CSV/TSV, Parquet) with a tokenizer, or a seeded
+// synthetic task — into the trainer's batch source and a fixed set of validation batches. Positions are
+// "batches drawn so far" on a seeded stream, so a resumed run sees exactly the batches an uninterrupted
+// run would have seen.
 
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ByteTokenizer, CharTokenizer, trainBpe, type Tokenizer } from '../../shared/tokenizers/index.js';
+import { generateTaskBatch, resolveTask, TaskSampler } from '../../shared/tasks/index.js';
 import type { Batch } from '../../gpu/train/step.js';
 import type { BatchSource } from '../../gpu/train/trainer.js';
-import { seededWindows } from '../../gpu/train/windows.js';
+import {
+  BatchSampler,
+  buildTokenStream,
+  detectFormat,
+  inputsAndTargets,
+  loadTokenizerFile,
+  readDataset,
+  yieldsDocuments,
+  type DatasetFormat,
+} from './datasets/index.js';
+
+/** byte (256 ids), char (built from the data), bpe:<vocab> (trained on the data), or a tokenizer.json path. */
+export type TokenizerSpec = string;
 
 export type DataSpec =
-  | { kind: 'text'; path: string; tokenizer: 'byte'; validationFraction?: number }
+  | {
+      kind: 'text';
+      path: string;
+      tokenizer: TokenizerSpec;
+      format?: DatasetFormat;
+      /** JSONL field / CSV or Parquet column holding the text (default "text"). */
+      field?: string;
+      validationFraction?: number;
+    }
   | { kind: 'task'; task: string; params?: Record<string, number> };
 
 export interface DataSource {
   train: BatchSource;
   validation(count: number): Batch[] | null;
   vocabSize: number;
+  /** The tokenizer of a text source (saved beside the run as tokenizer.json). */
+  tokenizer?: Tokenizer;
+  /** Sequence length actually used (a task fixes its own). */
+  seqLen: number;
 }
 
 export interface DataShape {
@@ -25,73 +53,112 @@ export interface DataShape {
 }
 
 export async function openDataSource(spec: DataSpec, shape: DataShape): Promise<DataSource> {
-  if (spec.kind === 'text') return textSource(spec, shape);
-  throw new Error(`data: synthetic task "${spec.task}" is not available yet`);
+  return spec.kind === 'task' ? taskSource(spec, shape) : fileSource(spec, shape);
 }
 
-function readUtf8Bytes(path: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (error) {
-    throw new Error(`data: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    const offset = firstInvalidUtf8(bytes);
+function checkVocab(source: string, needed: number, graphVocab: number): void {
+  if (needed > graphVocab) {
     throw new Error(
-      `data: ${path} is not UTF-8 text (invalid byte 0x${bytes[offset].toString(16)} at byte offset ${offset})`,
+      `data: ${source} needs a vocabulary of ${needed} ids, but the graph's vocab_size is ${graphVocab}; raise model.vocab_size`,
     );
   }
-  return bytes;
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let lo = 0;
-  let hi = bytes.length;
-  // The longest valid prefix, by bisection (a prefix may end inside a multi-byte character, so allow 3 bytes).
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    let ok = false;
-    for (let cut = mid; cut >= Math.max(lo, mid - 3) && !ok; cut--) {
-      try {
-        decoder.decode(bytes.subarray(0, cut));
-        ok = cut === mid;
-      } catch {
-        break;
-      }
-    }
-    if (ok) lo = mid;
-    else hi = mid - 1;
+async function makeTokenizer(
+  spec: TokenizerSpec,
+  texts: () => AsyncIterable<string>,
+  source: string,
+): Promise<Tokenizer> {
+  if (spec === 'byte') return new ByteTokenizer();
+  if (spec === 'char') return CharTokenizer.fromStream(texts());
+  const bpe = /^bpe:(\d+)$/.exec(spec);
+  if (bpe) {
+    const collected: string[] = [];
+    for await (const text of texts()) collected.push(text);
+    return trainBpe(collected, { vocabSize: Number(bpe[1]) });
   }
-  return Math.min(lo, bytes.length - 1);
+  if (spec.endsWith('.json') && existsSync(spec)) return loadTokenizerFile(spec);
+  throw new Error(
+    `data: unknown tokenizer "${spec}" for ${source} (use byte, char, bpe:<vocab size>, or a tokenizer.json path)`,
+  );
 }
 
-function textSource(spec: Extract<DataSpec, { kind: 'text' }>, shape: DataShape): DataSource {
-  if (shape.vocabSize < 256)
-    throw new Error(`data: byte-level text needs vocab_size ≥ 256 (the graph has ${shape.vocabSize})`);
-  const bytes = readUtf8Bytes(spec.path);
-  const window = shape.seqLen + 1;
-  const fraction = spec.validationFraction ?? 0.1;
-  const split = Math.floor(bytes.length * (1 - fraction));
-  const train = bytes.subarray(0, split);
-  const validation = bytes.subarray(split);
-  if (bytes.length === 0) throw new Error(`data: ${spec.path} is empty`);
-  if (train.length < window + 1) {
-    throw new Error(
-      `data: ${spec.path} has ${train.length} training bytes, fewer than one window of ${window} (use a shorter --seq)`,
-    );
-  }
+async function fileSource(spec: Extract<DataSpec, { kind: 'text' }>, shape: DataShape): Promise<DataSource> {
+  const source = basename(spec.path);
+  const format = spec.format ?? detectFormat(spec.path);
+  const texts = () => readDataset({ path: spec.path, format, field: spec.field });
+  const tokenizer = await makeTokenizer(spec.tokenizer ?? 'byte', texts, source);
+  checkVocab(`${source} with the ${tokenizer.kind} tokenizer`, tokenizer.vocabSize, shape.vocabSize);
+  // Records (JSONL/CSV/Parquet rows) are separated by the tokenizer's end-of-text token when it has one.
+  const separator = yieldsDocuments(format)
+    ? tokenizer.specialTokens.find((t) => t.content === '<|endoftext|>')?.id
+    : undefined;
+  const stream = await buildTokenStream(texts(), tokenizer, {
+    validationFraction: spec.validationFraction ?? 0.1,
+    separatorId: separator,
+    source: spec.path,
+  });
+  const sampler = new BatchSampler(
+    stream.train,
+    { batch: shape.batch, seqLen: shape.seqLen, seed: shape.seed },
+    spec.path,
+  );
+  const toBatch = (w: ReturnType<BatchSampler['next']>): Batch => ({
+    ...inputsAndTargets(w),
+    batch: w.batch,
+    seqLen: w.seqLen,
+  });
   return {
-    vocabSize: 256,
-    train: seededWindows(train, shape, shape.seed),
-    validation: (count) => {
-      if (validation.length < window + 1) return null;
-      const source = seededWindows(validation, shape, shape.seed ^ 0x5eed);
-      return Array.from({ length: count }, () => source.next());
+    vocabSize: tokenizer.vocabSize,
+    tokenizer,
+    seqLen: shape.seqLen,
+    train: {
+      next: () => toBatch(sampler.next()),
+      position: () => sampler.position(),
+      restore: (p) => sampler.restore(p),
     },
+    validation: (count) => {
+      if (stream.validation.length < shape.seqLen + 1) return null;
+      // A separate seeded stream over the held-out tokens: the same batches at every evaluation.
+      const held = new BatchSampler(
+        stream.validation,
+        { batch: shape.batch, seqLen: shape.seqLen, seed: shape.seed + 1 },
+        spec.path,
+      );
+      return Array.from({ length: count }, () => toBatch(held.next()));
+    },
+  };
+}
+
+function taskSource(spec: Extract<DataSpec, { kind: 'task' }>, shape: DataShape): DataSource {
+  const params = spec.params ?? {};
+  const resolved = resolveTask(spec.task, params);
+  checkVocab(`task ${spec.task}`, resolved.vocabSize, shape.vocabSize);
+  const sampler = new TaskSampler(spec.task, params, { batch: shape.batch, seed: shape.seed });
+  const toBatch = (b: ReturnType<TaskSampler['next']>): Batch => ({
+    inputs: b.inputs,
+    targets: b.targets,
+    batch: b.batch,
+    seqLen: b.seqLen,
+  });
+  return {
+    vocabSize: resolved.vocabSize,
+    seqLen: resolved.seqLen,
+    train: {
+      next: () => toBatch(sampler.next()),
+      position: () => sampler.position(),
+      restore: (p) => sampler.restore(p),
+    },
+    validation: (count) =>
+      Array.from({ length: count }, (_, i) =>
+        toBatch(
+          generateTaskBatch(spec.task, params, {
+            seed: shape.seed,
+            count: shape.batch,
+            start: i * shape.batch,
+            split: 'validation',
+          }),
+        ),
+      ),
   };
 }

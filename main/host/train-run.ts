@@ -7,7 +7,10 @@ import { compileGraph, type CompiledModel } from '../../gpu/graph/compile.js';
 import type { Engine } from '../../gpu/engine.js';
 import { createParams } from '../../gpu/nn/module.js';
 import { Trainer, type MetricsRow, type TrainOutcome, type TrainerConfig } from '../../gpu/train/trainer.js';
-import { openDataSource, type DataSpec } from './data-source.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { openDataSource, type DataSource, type DataSpec } from './data-source.js';
 import { createNodeEngine } from './node-gpu.js';
 import { RunStore, type Run } from './runs/run-store.js';
 
@@ -79,15 +82,11 @@ async function execute(
   request: TrainRequest,
   callbacks: TrainCallbacks,
   resumeFrom?: number,
+  opened?: DataSource,
 ): Promise<TrainOutcome> {
   const model = compileGraph(request.graph);
   const params = createParams(engine, model.specs, request.seed);
-  const data = await openDataSource(request.data, {
-    vocabSize: request.graph.model.vocab_size,
-    batch: request.batch,
-    seqLen: request.seqLen,
-    seed: request.seed,
-  });
+  const data = opened ?? (await openDataSource(dataOf(run, request.data), shapeOf(request)));
   const trainer = new Trainer(
     engine,
     params,
@@ -125,9 +124,19 @@ async function execute(
 }
 
 export async function trainRun(
-  request: TrainRequest,
+  requested: TrainRequest,
   callbacks: TrainCallbacks = {},
 ): Promise<{ run: Run; outcome: TrainOutcome }> {
+  let request = requested;
+  // The data decides the vocabulary: a graph smaller than its tokenizer or task grows to fit.
+  const data = await openDataSource(request.data, { ...shapeOf(request), vocabSize: Number.MAX_SAFE_INTEGER });
+  if (data.vocabSize > request.graph.model.vocab_size) {
+    callbacks.onLog?.(`vocab_size raised from ${request.graph.model.vocab_size} to ${data.vocabSize} to fit the data`);
+    request = {
+      ...request,
+      graph: { ...request.graph, model: { ...request.graph.model, vocab_size: data.vocabSize } },
+    };
+  }
   const model = compileGraph(request.graph); // validate before touching the disk or the GPU
   const engine = await createNodeEngine();
   try {
@@ -157,10 +166,27 @@ export async function trainRun(
       request.graph,
       hfConfig(model, request.graph),
     );
-    return { run, outcome: await execute(engine, run, request, callbacks) };
+    if (data.tokenizer)
+      writeFileAtomic(join(run.dir, 'tokenizer.json'), `${JSON.stringify(data.tokenizer.toJSON())}\n`);
+    return { run, outcome: await execute(engine, run, request, callbacks, undefined, data) };
   } finally {
     engine.destroy();
   }
+}
+
+function shapeOf(request: Pick<TrainRequest, 'graph' | 'batch' | 'seqLen' | 'seed'>) {
+  return {
+    vocabSize: request.graph.model.vocab_size,
+    batch: request.batch,
+    seqLen: request.seqLen,
+    seed: request.seed,
+  };
+}
+
+/** A run's data spec, with a trained tokenizer replaced by the tokenizer.json saved beside the run. */
+function dataOf(run: Run, spec: DataSpec): DataSpec {
+  const saved = join(run.dir, 'tokenizer.json');
+  return spec.kind === 'text' && spec.tokenizer !== 'byte' && existsSync(saved) ? { ...spec, tokenizer: saved } : spec;
 }
 
 /** Continues a run from its latest (or a given) checkpoint, up to `steps` total steps. */
@@ -217,7 +243,7 @@ export async function evalRun(
       }
       engine.write(tensor, saved.data);
     }
-    const data = await openDataSource(options.data ?? (info.data as unknown as DataSpec), {
+    const data = await openDataSource(dataOf(run, options.data ?? (info.data as unknown as DataSpec)), {
       vocabSize: graph.model.vocab_size,
       batch: train.batch,
       seqLen: train.seqLen,

@@ -38,7 +38,7 @@ describe('training runs', () => {
     expect(outcome.status).toBe('completed');
     expect(rows).toHaveLength(12);
     const files = readdirSync(run.dir).sort();
-    expect(files).toEqual(['checkpoints', 'config.json', 'graph.json', 'metrics.jsonl', 'run.json']);
+    expect(files).toEqual(['checkpoints', 'config.json', 'graph.json', 'metrics.jsonl', 'run.json', 'tokenizer.json']);
     expect(run.checkpointSteps()).toEqual([6, 12]);
     const info = run.info();
     expect(info.status).toBe('completed');
@@ -130,7 +130,7 @@ describe('training runs', () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '');
     await expect(trainRun(request(dir, { data: { kind: 'text', path: empty, tokenizer: 'byte' } }))).rejects.toThrow(
-      /empty\.txt is empty/,
+      /empty\.txt: .*empty/,
     );
     const latin1 = join(dir, 'latin1.txt');
     writeFileSync(
@@ -138,7 +138,7 @@ describe('training runs', () => {
       Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' au lait '.repeat(20))]),
     );
     await expect(trainRun(request(dir, { data: { kind: 'text', path: latin1, tokenizer: 'byte' } }))).rejects.toThrow(
-      /latin1\.txt is not UTF-8 text \(invalid byte 0xe9 at byte offset 3\)/,
+      /latin1\.txt: is not UTF-8 text: invalid byte sequence at byte offset 3 \(0xe9\)/,
     );
     const { run } = await trainRun(request(dir, { steps: 2, checkpointEvery: 2 }));
     const changed = run.graph();
@@ -148,5 +148,60 @@ describe('training runs', () => {
       /does not match the graph: parameter "embeddings.weight" has shape \[256,32\], expected \[256,48\]/,
     );
     expect(existsSync(join(run.dir, 'checkpoints', 'step-0000002.safetensors'))).toBe(true);
+  });
+
+  it("trains on MQAR (graph vocabulary grows to the task's) and eval/resume accept the run", async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'statelab-mqar-'));
+    const logs: string[] = [];
+    const { run, outcome } = await trainRun(
+      request(runsDir, {
+        data: { kind: 'task', task: 'mqar', params: { vocab_size: 128, seq_len: 32, num_kv_pairs: 4 } },
+        steps: 4,
+        checkpointEvery: 2,
+        evalEvery: 2,
+      }),
+      { onLog: (m) => logs.push(m) },
+    );
+    expect(outcome.status).toBe('completed');
+    expect(run.graph().model.vocab_size).toBe(256); // 128 fits: nothing to grow
+    expect(run.metrics().every((m) => Number.isFinite(m.loss) && m.loss > 0)).toBe(true);
+    expect((await evalRun(run.dir, runsDir, {})).step).toBe(4);
+    const resumed = await resumeRun(run.dir, runsDir, { steps: 6 });
+    expect(resumed.outcome.status).toBe('completed');
+    expect(run.metrics().map((m) => m.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    const big = await trainRun(
+      request(runsDir, {
+        data: { kind: 'task', task: 'mqar', params: { vocab_size: 300, seq_len: 32 } },
+        steps: 1,
+        checkpointEvery: 1,
+        evalEvery: 0,
+      }),
+      { onLog: (m) => logs.push(m) },
+    );
+    expect(big.run.graph().model.vocab_size).toBe(300);
+    expect(logs).toContain('vocab_size raised from 256 to 300 to fit the data');
+  });
+
+  it('trains on JSONL records with a BPE tokenizer trained on them, saved beside the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'statelab-jsonl-'));
+    const jsonl = join(dir, 'notes.jsonl');
+    const story = readFileSync(TEXT, 'utf8').split('\n\n');
+    writeFileSync(jsonl, story.map((p) => JSON.stringify({ id: 1, body: p })).join('\n'));
+    const { run, outcome } = await trainRun(
+      request(dir, {
+        data: { kind: 'text', path: jsonl, tokenizer: 'bpe:300', field: 'body' },
+        steps: 2,
+        checkpointEvery: 2,
+        evalEvery: 2,
+      }),
+    );
+    expect(outcome.status).toBe('completed');
+    const tokenizer = JSON.parse(readFileSync(join(run.dir, 'tokenizer.json'), 'utf8'));
+    expect(tokenizer.model.type).toBe('BPE');
+    expect(run.graph().model.vocab_size).toBe(300);
+    expect((await evalRun(run.dir, dir, {})).loss).toBeGreaterThan(0);
+    await expect(
+      trainRun(request(dir, { data: { kind: 'text', path: jsonl, tokenizer: 'byte', field: 'text' } })),
+    ).rejects.toThrow(/notes\.jsonl.*"text"/);
   });
 });
