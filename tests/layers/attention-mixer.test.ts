@@ -42,11 +42,11 @@ function randomCache(options: MixerOptions, B: number, L: number, seed: number):
 
 const CASES: [string, MixerOptions][] = [
   [
-    'grouped heads with the FoX forget gate and q/k/v biases',
-    { num_heads: 4, num_kv_heads: 2, forget_gate: true, qkv_bias: true },
+    'grouped heads, RoPE (base 500), the FoX forget gate and q/k/v biases',
+    { num_heads: 4, num_kv_heads: 2, forget_gate: true, qkv_bias: true, rope_theta: 500 },
   ],
   [
-    'multi-query local attention, window 5 (the cache keeps the last 5 tokens)',
+    'multi-query local attention with RoPE, window 5 (the cache keeps the last 5 tokens, re-rotated)',
     { num_heads: 2, num_kv_heads: 1, window: 5, forget_gate: true },
   ],
 ];
@@ -137,6 +137,8 @@ describe('attention mixer options', () => {
     expect(create({ num_heads: 3 })).toThrow(/attention: option "num_heads" 3 must divide d_model 8/);
     expect(create({ window: (1 << 20) + 1 })).toThrow(/attention: option "window" must be at most 1048576/);
     expect(create({ window: -2 })).toThrow(/attention: option "window" must be at least 0/);
+    expect(create({ num_heads: 8 })).toThrow(/attention: option "rope_theta" needs an even head_dim \(got 1\)/);
+    expect(create({ rope_theta: 0.5 })).toThrow(/attention: option "rope_theta" must be 0 \(off\) or greater than 1/);
   });
   it('a wrong input width or cache shape raises an error naming the layer and the state entry', async () => {
     const e = await engine();

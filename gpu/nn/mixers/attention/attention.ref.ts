@@ -3,6 +3,7 @@
 
 import { cpuTensor, type CpuTensor } from '../../../cpu/tensor.js';
 import { attentionRef } from '../../../ops/attention/attention.ref.js';
+import { rotaryRef } from '../../../ops/rotary.ref.js';
 import { matvec, param, row, setRow, sigmoid, type RefParams, type RefState } from '../linear-diagonal/ref-utils.js';
 import type { AttentionConfig } from './attention.js';
 
@@ -40,8 +41,8 @@ export function attentionLayerRef(
   const [B, T, d] = x.shape;
   const P = (name: string) => param(params, name);
   const bias = (name: string) => (c.qkvBias ? P(`${name}.bias`) : undefined);
-  const q = cpuTensor([B, T, H, D]);
-  const k = cpuTensor([B, T, G, D]);
+  let q = cpuTensor([B, T, H, D]);
+  let k = cpuTensor([B, T, G, D]);
   const v = cpuTensor([B, T, G, D]);
   const logF = cpuTensor([B, T, H]);
   for (let b = 0; b < B; b++)
@@ -55,6 +56,12 @@ export function attentionLayerRef(
         logF.data.set(f, (b * T + t) * H);
       }
     }
+  // RoPE at positions counted inside the cache: the new tokens continue from the cache length.
+  const L0 = cache?.k?.shape[1] ?? 0;
+  const rope = (t: CpuTensor) =>
+    c.ropeTheta > 0 ? rotaryRef(t, { offset: new Array<number>(B).fill(L0), base: c.ropeTheta }) : t;
+  q = rope(q);
+  k = rope(k);
   const kAll = joinTime(cache?.k, k);
   const vAll = joinTime(cache?.v, v);
   const state: RefState = { k: kAll, v: vAll };
@@ -74,10 +81,15 @@ export function attentionLayerRef(
     state.f = cumLogForget;
   }
   const o = attentionRef({ q, k: kAll, v: vAll, cumLogForget, scale: 1 / Math.sqrt(D), window: c.window });
-  // A windowed cache keeps its last `window` tokens.
+  // A windowed cache keeps its last `window` tokens, their keys rotated back by the dropped count.
   const L = kAll.shape[1];
   if (c.window > 0 && L > c.window) {
     for (const name of Object.keys(state)) state[name] = lastTokens(state[name], c.window);
+    if (c.ropeTheta > 0) {
+      const rows = cpuTensor([B * c.window, 1, G, D], state.k.data);
+      const offset = new Array<number>(B * c.window).fill(c.window - L);
+      state.k = cpuTensor(state.k.shape, rotaryRef(rows, { offset, base: c.ropeTheta }).data);
+    }
   }
   const y = cpuTensor([B, T, d]);
   for (let b = 0; b < B; b++)

@@ -1,15 +1,19 @@
 // Causal multi-head softmax attention as a mixer (fla/layers/attn.py; the Llama teacher and Griffin's
-// local attention), with grouped/multi-query heads, a sliding window, and the Forgetting Transformer's
+// local attention), with rotary position embeddings on q and k (RoFormer; base `rope_theta`),
+// grouped/multi-query heads, a sliding window, and the Forgetting Transformer's
 // data-dependent forget gate (fla/layers/forgetting_attn.py): logits get F_i − F_j with
 // F_t = Σ_{s≤t} log σ(w_f·x_s + b_f) per head.
 // Its state is the KV cache: the keys and values of the tokens so far (and F per token with the forget
 // gate), [B, L, ·]; a step appends one token and attends over the cache with the same flash kernel.
 // With a window the cache keeps only the last `window` tokens (attention only uses relative positions
 // and F differences, so dropping older ones changes nothing), so local attention decodes in O(window)
-// memory and time per token. (RoPE, once it lands, will need the absolute token count in the state.)
+// memory and time per token. RoPE scores depend only on relative positions, so positions are counted
+// inside the cache: cached keys are stored rotated by their cache index, new tokens continue from the
+// cache length, and when a window drops s old tokens the remaining keys are rotated back by s.
 
 import { attention } from '../../../ops/attention/attention.js';
 import { full, logsigmoid } from '../../../ops/elementwise.js';
+import { rotary } from '../../../ops/rotary.js';
 import { linear } from '../../../ops/matmul.js';
 import { linearScan } from '../../../ops/scan/linear-scan.js';
 import { concat, reshape, slice } from '../../../ops/shape.js';
@@ -36,6 +40,8 @@ export interface AttentionConfig {
   window: number;
   forgetGate: boolean;
   qkvBias: boolean;
+  /** RoPE frequency base; 0 = no positional encoding. */
+  ropeTheta: number;
 }
 
 const INIT_STD = 0.02;
@@ -66,14 +72,26 @@ function project(c: AttentionConfig, p: ParamView, name: string, x: Tensor): Ten
   return linear(x, p.get(`${name}.weight`), c.qkvBias ? p.get(`${name}.bias`) : undefined);
 }
 
+/** Rotates every cached key [B, L, G, D] by `delta` positions (RoPE of the same angle for all tokens). */
+function shiftPositions(k: Tensor, delta: number, base: number): Tensor {
+  const [B, L, G, D] = k.shape;
+  const rows = reshape(k, [B * L, 1, G, D]);
+  return reshape(rotary(rows, { offset: full(k.engine, [B * L], delta), base }), [B, L, G, D]);
+}
+
 /** x [B, T, d] after a cache of L tokens (state) → y [B, T, d] and the cache of L + T tokens. */
 function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | undefined) {
   const { heads: H, kvHeads: G, headDim: D } = c;
   const [B, T] = x.shape;
-  const q = reshape(project(c, p, 'q_proj', x), [B, T, H, D]);
+  let q = reshape(project(c, p, 'q_proj', x), [B, T, H, D]);
   let k = reshape(project(c, p, 'k_proj', x), [B, T, G, D]);
   let v = reshape(project(c, p, 'v_proj', x), [B, T, G, D]);
   const cached = cache && cache.k.shape[1] > 0 ? cache : undefined;
+  if (c.ropeTheta > 0) {
+    const rope = { offset: cached ? full(x.engine, [B], cached.k.shape[1]) : undefined, base: c.ropeTheta };
+    q = rotary(q, rope);
+    k = rotary(k, rope);
+  }
   if (cached) {
     k = concat([cached.k, k], 1);
     v = concat([cached.v, v], 1);
@@ -92,7 +110,9 @@ function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | un
   const o = attention(q, k, v, { window: c.window, cumLogForget, layer: p.prefix || c.kind });
   const L = k.shape[1];
   if (c.window > 0 && L > c.window) {
-    for (const name of Object.keys(next)) next[name] = slice(next[name], 1, L - c.window, L);
+    const dropped = L - c.window;
+    for (const name of Object.keys(next)) next[name] = slice(next[name], 1, dropped, L);
+    if (c.ropeTheta > 0) next.k = shiftPositions(next.k, -dropped, c.ropeTheta);
   }
   return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight')), state: next };
 }
@@ -157,6 +177,15 @@ export function attentionConfig(dModel: number, given: MixerOptions): AttentionC
   if (!Number.isInteger(headDim)) {
     throw new RangeError(`attention: option "num_heads" ${heads} must divide d_model ${dModel} (or set head_dim)`);
   }
+  const ropeTheta = o.rope_theta as number;
+  if (ropeTheta > 0 && headDim % 2 !== 0) {
+    throw new RangeError(
+      `attention: option "rope_theta" needs an even head_dim (got ${headDim}); set it to 0 for no RoPE`,
+    );
+  }
+  if (ropeTheta > 0 && ropeTheta <= 1) {
+    throw new RangeError(`attention: option "rope_theta" must be 0 (off) or greater than 1 (got ${ropeTheta})`);
+  }
   return {
     kind: 'attention',
     dModel,
@@ -166,6 +195,7 @@ export function attentionConfig(dModel: number, given: MixerOptions): AttentionC
     window: o.window as number,
     forgetGate: o.forget_gate as boolean,
     qkvBias: o.qkv_bias as boolean,
+    ropeTheta,
   };
 }
 
@@ -201,6 +231,14 @@ export const ATTENTION: MixerFactory = {
       help: 'Forgetting Transformer: add F_i − F_j with F the cumulative log forget gate per head (FoX).',
     },
     { name: 'qkv_bias', type: 'bool', default: false, help: 'Biases on the q, k, v projections.' },
+    {
+      name: 'rope_theta',
+      type: 'float',
+      default: 10000,
+      min: 0,
+      max: 1e9,
+      help: 'Rotary position embedding base (Llama 10000, Llama 3 500000); 0 = no positional encoding (NoPE).',
+    },
   ],
   create: (dModel, given) => attentionMixer(attentionConfig(dModel, given)),
 };
