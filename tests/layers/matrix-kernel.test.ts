@@ -9,6 +9,11 @@ import { chunkGla } from '../../gpu/ops/gla/chunk.js';
 import type { GlaOptions, GlaOutput } from '../../gpu/ops/gla/common.js';
 import { glaGradRef, glaRef, type GlaRefInputs } from '../../gpu/ops/gla/gla.ref.js';
 import { fusedRecurrentGla, glaStep } from '../../gpu/ops/gla/recurrent.js';
+import { mlstmStabilizer } from '../../gpu/ops/gla/stabilizer.js';
+import { mlstmStabilizerGradRef, mlstmStabilizerRef } from '../../gpu/ops/gla/stabilizer.ref.js';
+import { mul } from '../../gpu/ops/elementwise.js';
+import { sumAll } from '../../gpu/ops/reduce.js';
+import { checkGradients } from '../helpers/finite-diff.js';
 import type { Tensor } from '../../gpu/tensor.js';
 import { download, expectGpuClose, upload, useEngine } from '../helpers/gpu.js';
 import { freshSeed, jointLoss, randomGlaCase, readFixture, swapAxes12, type DecayKind } from './matrix-helpers.js';
@@ -178,6 +183,37 @@ describe('numerics at T=2048', () => {
       await expectMatchesReference(chunkGla, x, {}, label);
     });
   }
+});
+
+describe('mLSTM stabilizer m_t = max(log f_t + m_{t−1}, ĩ_t)', () => {
+  for (const carried of [false, true]) {
+    it(`GPU equals the float64 reference, forward and backward (${carried ? 'carried m₀' : 'from −∞'}, T=37)`, async () => {
+      const e = await engine();
+      const s = freshSeed();
+      const logf = toFloat32(randn([2, 37, 3], s, 0.5));
+      for (let i = 0; i < logf.data.length; i++) logf.data[i] = -Math.abs(logf.data[i]);
+      const ig = toFloat32(randn([2, 37, 3], s + 1));
+      const m0 = carried ? toFloat32(randn([2, 3], s + 2)) : undefined;
+      const dm = toFloat32(randn([2, 37, 3], s + 3));
+      const t = { logf: upload(e, logf, true), ig: upload(e, ig, true), m0: m0 ? upload(e, m0, true) : undefined };
+      const m = mlstmStabilizer(t.logf, t.ig, t.m0);
+      await expectGpuClose(m, mlstmStabilizerRef(logf, ig, m0), 1e-6, 'm');
+      backward(sumAll(mul(m, upload(e, dm))));
+      const grads = mlstmStabilizerGradRef(logf, ig, dm, m0);
+      await expectGpuClose(t.logf.grad!, grads.logf, 1e-6, 'd log f');
+      await expectGpuClose(t.ig.grad!, grads.ig, 1e-6, 'dĩ');
+      if (t.m0) await expectGpuClose(t.m0.grad!, grads.m0, 1e-6, 'dm₀');
+    });
+  }
+  it('the reference adjoint equals finite differences', () => {
+    const s = freshSeed();
+    const logf = randn([1, 9, 2], s);
+    const ig = randn([1, 9, 2], s + 1);
+    const m0 = randn([1, 2], s + 2);
+    const dm = randn([1, 9, 2], s + 3);
+    const grads = mlstmStabilizerGradRef(logf, ig, dm, m0);
+    checkGradients((x) => mlstmStabilizerRef(x[0], x[1], x[2]), [logf, ig, m0], dm, [grads.logf, grads.ig, grads.m0]);
+  });
 });
 
 describe('bad input', () => {

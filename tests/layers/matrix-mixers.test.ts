@@ -17,6 +17,8 @@ import { mamba2Config } from '../../gpu/nn/mixers/linear-matrix/mamba2.js';
 import { mamba2Ref } from '../../gpu/nn/mixers/linear-matrix/mamba2.ref.js';
 import { hgrn2Config } from '../../gpu/nn/mixers/linear-matrix/hgrn2.js';
 import { hgrn2Ref } from '../../gpu/nn/mixers/linear-matrix/hgrn2.ref.js';
+import { mlstmConfig } from '../../gpu/nn/mixers/linear-matrix/mlstm.js';
+import { mlstmRef } from '../../gpu/nn/mixers/linear-matrix/mlstm.ref.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -177,6 +179,45 @@ for (const options of [
     badOptions: [
       [{ expand_ratio: 3 }, /hgrn2: option "expand_ratio" 3 must divide d_model 8/],
       [{ lower_bound: 1 }, /hgrn2: option "lower_bound" must be at most 0.999/],
+    ],
+    gradT: 17,
+  });
+}
+
+// ---------------------------------------------------------------- mLSTM
+
+for (const options of [
+  { num_heads: 2, proj_factor: 1, round_proj_up_to_multiple_of: 4, qkv_proj_blocksize: 2, conv_size: 3, norm_eps: 1 },
+  {
+    num_heads: 1,
+    proj_factor: 1.5,
+    round_proj_up_to_multiple_of: 4,
+    qkv_proj_blocksize: 4,
+    norm_eps: 0.1,
+    chunk_size: '16',
+  },
+] as MixerOptions[]) {
+  // A large GroupNorm epsilon: with a small one the norm is scale invariant, which cancels the
+  // normalizer's gradient almost exactly and leaves only float32 noise for the n check to compare.
+  const c = mlstmConfig(D, options);
+  const { heads: H, headDim: K } = c;
+  describeMixer({
+    kind: 'mlstm',
+    options,
+    dModel: D,
+    reference: (p, x, s) => mlstmRef(c, p, x, s),
+    // A normalizer large against exp(−m), so that |nᵀq| wins the max and the n path carries gradient.
+    randomState: (batch, seed) => ({
+      ...normalState({ S: [batch, H, K, K], conv: [batch, c.convSize - 1, c.inner] })(seed),
+      n: toFloat32(randn([batch, H, K], seed + 8, 3)),
+      m: toFloat32(uniform([batch, H], seed + 9, 0, 3)),
+    }),
+    stateGradKeys: ['S', 'n', 'm', 'conv'],
+    // log σ(−20) ≈ −20 per token: the memory is replaced at every step.
+    strongDecay: (p) => setAll(p, 'fgate.bias', -20),
+    badOptions: [
+      [{ num_heads: 3, round_proj_up_to_multiple_of: 4 }, /mlstm: option "num_heads" 3 must divide the inner width 16/],
+      [{ qkv_proj_blocksize: 5, num_heads: 1 }, /mlstm: option "qkv_proj_blocksize" 5 must divide the inner width 64/],
     ],
     gradT: 17,
   });

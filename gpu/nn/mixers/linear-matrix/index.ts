@@ -4,3 +4,4 @@ import './retnet.js';
 import './gla.js';
 import './mamba2.js';
 import './hgrn2.js';
+import './mlstm.js';
