@@ -1,29 +1,20 @@
-// Helpers of the delta-rule, attention and block tests: a tiny safetensors reader for the fla fixtures,
+// Helpers of the delta-rule, attention and block tests: the fla fixtures as CPU tensors,
 // seeded random inputs in the domains the kernels expect, a layout transpose, and noisy parameters.
 
 import { readFileSync } from 'node:fs';
+import { decodeSafetensors } from '../../shared/formats/safetensors.js';
 import { cpuTensor, randn, rng, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
 import type { Engine } from '../../gpu/engine.js';
 import { initialValues, type ParamMap, type ParamSpec } from '../../gpu/nn/module.js';
 import { upload } from '../helpers/gpu.js';
 
-/** Reads every f32 tensor of a .safetensors file: 8-byte LE header length, JSON header, raw data. */
+/** Reads every f32 tensor of a .safetensors file (through the project's reader). */
 export function readSafetensors(path: string): Map<string, CpuTensor> {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const start = 8 + headerLength;
+  const file = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
   const tensors = new Map<string, CpuTensor>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    if (entry.dtype !== 'F32') throw new Error(`${path}: ${name} is ${entry.dtype}, expected F32`);
-    const [from, to] = entry.data_offsets;
-    const raw = bytes.subarray(start + from, start + to);
-    const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    tensors.set(name, cpuTensor(entry.shape, values));
+  for (const entry of file.tensors) {
+    if (entry.dtype !== 'F32') throw new Error(`${path}: ${entry.name} is ${entry.dtype}, expected F32`);
+    tensors.set(entry.name, cpuTensor(entry.shape, entry.data as Float32Array));
   }
   return tensors;
 }

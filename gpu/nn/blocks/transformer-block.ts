@@ -97,15 +97,22 @@ export interface TransformerBlockConfig {
   mlpHidden?: number;
   /** Sliding window (local attention); 0 = full. */
   window?: number;
+  /** RoPE base (Llama 10000, the default); 0 = no positional encoding. */
+  ropeTheta?: number;
   normEps?: number;
   layers?: number;
 }
 
-/** Llama's decoder layer: pre-norm attention and SwiGLU MLP, both residual, RMSNorm. */
+/** Llama's decoder layer: pre-norm attention with RoPE and a SwiGLU MLP, both residual, RMSNorm. */
 export function transformerBlock(dModel: number, c: TransformerBlockConfig): Mixer {
   return preNormBlock(dModel, {
     mixer: 'attention',
-    mixerOptions: { num_heads: c.heads, num_kv_heads: c.kvHeads ?? 0, window: c.window ?? 0 },
+    mixerOptions: {
+      num_heads: c.heads,
+      num_kv_heads: c.kvHeads ?? 0,
+      window: c.window ?? 0,
+      rope_theta: c.ropeTheta ?? 10000,
+    },
     mlp: { activation: 'swiglu', hidden: c.mlpHidden },
     normEps: c.normEps,
     layers: c.layers,
