@@ -102,7 +102,7 @@ export function buildPlan(doc: GraphDoc, format?: ExportFormat): { plan: ExportP
       const kind = n.kind.slice(MIXER_PREFIX.length);
       if (!mixerKinds.includes(kind)) mixerKinds.push(kind);
       if (allowed !== 'all' && !allowed.includes(kind)) {
-        unsupported.push(`node "${nodeWhere(n.id, block)}" is a ${kind} layer`);
+        unsupported.push(`node "${nodeWhere(n.id, block)}" (a ${kind} layer)`);
       }
     }
   };
@@ -111,7 +111,7 @@ export function buildPlan(doc: GraphDoc, format?: ExportFormat): { plan: ExportP
   for (const n of top) if (n.kind === 'repeat') visit(blocks[String(n.config.block)], String(n.config.block));
   if (unsupported.length) {
     throw new ExportError(
-      `the ${format} export cannot express ${unsupported.join('; ')} (${format} supports: ${(allowed as readonly string[]).join(', ')})`,
+      `the ${format} export cannot express ${unsupported.join(', ')}; ${format} supports: ${(allowed as readonly string[]).join(', ')}`,
     );
   }
   const head = model.graph.output;

@@ -1,8 +1,10 @@
 // Causal softmax attention in ONNX (the math of gpu/nn/mixers/attention/attention.ref.ts): grouped
 // key/value heads by a Gather over the head axis, the sliding window and the causal rule as a mask
 // (−inf before the softmax), the Forgetting Transformer's F_i − F_j bias from a cumulative sum of
-// log σ(w_f·x). The parallel graph attends over the sequence; the step graph appends one token to the
-// KV cache (state k, v [B, past, kv_heads, head_dim] and, with the gate, f [B, past, heads]).
+// log σ(w_f·x), and RoPE on q and k (rope_theta > 0, GPT-NeoX layout, f32 angles). The parallel graph
+// attends over the sequence; the step graph appends one token to the KV cache (state k, v
+// [B, past, kv_heads, head_dim] with keys rotated at their positions and, with the gate, f [B, past, heads]).
+// The cache keeps every token (StateLab's keeps only the window): the logits are the same.
 
 import type { OnnxGraph } from '../builder.js';
 import { num, type MixerStates, type OnnxMixerFactory } from '../common.js';
@@ -14,6 +16,19 @@ export const attention: OnnxMixerFactory = (config, w) => {
   const D = num(config, 'head_dim') || d / H;
   const window = num(config, 'window');
   const forget = config.forget_gate === true;
+  // Graphs saved before RoPE existed have no rope_theta: no positional encoding, as they were trained.
+  const ropeTheta = typeof config.rope_theta === 'number' ? config.rope_theta : 0;
+  /** RoPE (GPT-NeoX layout) on x [B, T, heads, D] at float positions [T]. */
+  const rope = (g: OnnxGraph, x: string, positions: string) => {
+    if (ropeTheta <= 0) return x;
+    const half = D / 2;
+    const invFreq = g.floats(Array.from({ length: half }, (_, f) => Math.pow(ropeTheta, (-2 * f) / D)));
+    const angle = g.unsqueeze(g.mul(g.unsqueeze(positions, [1]), invFreq), [1]); // [T, 1, D/2]
+    const [cos, sin] = [g.one('Cos', [angle]), g.one('Sin', [angle])];
+    const [x1, x2] = g.split(x, -1, [half, half]);
+    return g.concat([g.sub(g.mul(x1, cos), g.mul(x2, sin)), g.add(g.mul(x1, sin), g.mul(x2, cos))], -1);
+  };
+  const toFloat = (g: OnnxGraph, t: string) => g.one('Cast', [t], { to: 1 });
   const bias = (name: string) => (config.qkv_bias ? w(`${name}.bias`) : undefined);
   const project = (g: OnnxGraph, x: string, name: string) => g.linear(x, w(`${name}.weight`), bias(name));
   /** kv [B, L, G, D] → [B, H, L, D] with query head h reading kv head ⌊h / (H/G)⌋. */
@@ -47,10 +62,13 @@ export const attention: OnnxMixerFactory = (config, w) => {
   return {
     states,
     parallel(g, x) {
-      const q = g.transpose(g.reshape(project(g, x, 'q_proj'), [0, 0, H, D]), [0, 2, 1, 3]);
-      const k = g.reshape(project(g, x, 'k_proj'), [0, 0, G, D]);
-      const v = g.reshape(project(g, x, 'v_proj'), [0, 0, G, D]);
       const positions = range(g, dim(g, x, 1));
+      const q = g.transpose(
+        rope(g, g.reshape(project(g, x, 'q_proj'), [0, 0, H, D]), toFloat(g, positions)),
+        [0, 2, 1, 3],
+      );
+      const k = rope(g, g.reshape(project(g, x, 'k_proj'), [0, 0, G, D]), toFloat(g, positions));
+      const v = g.reshape(project(g, x, 'v_proj'), [0, 0, G, D]);
       const visible = mask(g, g.unsqueeze(positions, [1]), g.unsqueeze(positions, [0]));
       const state: MixerStates = { k, v };
       let extra: string | undefined;
@@ -65,10 +83,11 @@ export const attention: OnnxMixerFactory = (config, w) => {
       return { y, state };
     },
     step(g, x, state) {
-      const q = g.reshape(project(g, x, 'q_proj'), [0, H, 1, D]);
-      const k = g.concat([state.k, g.reshape(project(g, x, 'k_proj'), [0, 1, G, D])], 1);
-      const v = g.concat([state.v, g.reshape(project(g, x, 'v_proj'), [0, 1, G, D])], 1);
       const past = dim(g, state.k, 1); // the query's position
+      const position = g.unsqueeze(toFloat(g, past), [0]); // [1]
+      const q = g.transpose(rope(g, g.reshape(project(g, x, 'q_proj'), [0, 1, H, D]), position), [0, 2, 1, 3]);
+      const k = g.concat([state.k, rope(g, g.reshape(project(g, x, 'k_proj'), [0, 1, G, D]), position)], 1);
+      const v = g.concat([state.v, g.reshape(project(g, x, 'v_proj'), [0, 1, G, D])], 1);
       const visible = mask(g, past, range(g, dim(g, k, 1)));
       const next: MixerStates = { k, v };
       let extra: string | undefined;

@@ -1,14 +1,36 @@
+def rotary(x, positions, base):
+    """RoPE, GPT-NeoX layout: channel pairs (f, f + D/2) of each head of x [B, T, H, D] rotated by the angle
+    position * base^(-2f/D) (computed in float64, then rounded)."""
+    half = x.shape[-1] // 2
+    inv_freq = base ** (-2 * torch.arange(half, dtype=torch.float64, device=x.device) / x.shape[-1])
+    angle = positions.to(torch.float64)[:, None] * inv_freq[None, :]  # [T, D/2]
+    cos, sin = angle.cos().to(x.dtype)[:, None, :], angle.sin().to(x.dtype)[:, None, :]
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
 class Attention(nn.Module):
-    """Causal softmax attention (fla/layers/attn.py without rotary embeddings, as in StateLab).
+    """Causal softmax attention (fla/layers/attn.py) with rotary position embeddings (rope_theta > 0).
 
     Grouped/multi-query heads (query head h reads key/value head h // (num_heads / num_kv_heads)), an
     optional sliding window (a query at position p sees keys j with p - j < window), and the Forgetting
     Transformer gate: scores get F_p - F_j with F_t the running sum of log sigmoid(fgate_proj(x_t)) per
-    head. The state is the KV cache (and F per token with the gate).
+    head. The state is the KV cache: every token's rotated key and value (and F per token with the gate).
     """
 
-    def __init__(self, d_model, num_heads=4, num_kv_heads=0, head_dim=0, window=0, forget_gate=False, qkv_bias=False):
+    def __init__(
+        self,
+        d_model,
+        num_heads=4,
+        num_kv_heads=0,
+        head_dim=0,
+        window=0,
+        forget_gate=False,
+        qkv_bias=False,
+        rope_theta=0.0,
+    ):
         super().__init__()
+        self.rope_theta = rope_theta
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads or num_heads
         self.head_dim = head_dim or d_model // num_heads
@@ -29,6 +51,9 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(batch, length, kv_heads, dim)
         v = self.v_proj(x).view(batch, length, kv_heads, dim)
         cached = 0 if state is None else state["k"].shape[1]
+        if self.rope_theta > 0:  # cached keys were rotated at their own positions
+            positions = torch.arange(cached, cached + length, device=x.device)
+            q, k = rotary(q, positions, self.rope_theta), rotary(k, positions, self.rope_theta)
         if cached:
             k = torch.cat([state["k"], k], dim=1)
             v = torch.cat([state["v"], v], dim=1)
