@@ -19,6 +19,8 @@ import { hgrn2Config } from '../../gpu/nn/mixers/linear-matrix/hgrn2.js';
 import { hgrn2Ref } from '../../gpu/nn/mixers/linear-matrix/hgrn2.ref.js';
 import { mlstmConfig } from '../../gpu/nn/mixers/linear-matrix/mlstm.js';
 import { mlstmRef } from '../../gpu/nn/mixers/linear-matrix/mlstm.ref.js';
+import { rwkv6Config } from '../../gpu/nn/mixers/linear-matrix/rwkv6.js';
+import { rwkv6Ref } from '../../gpu/nn/mixers/linear-matrix/rwkv6.ref.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -218,6 +220,30 @@ for (const options of [
     badOptions: [
       [{ num_heads: 3, round_proj_up_to_multiple_of: 4 }, /mlstm: option "num_heads" 3 must divide the inner width 16/],
       [{ qkv_proj_blocksize: 5, num_heads: 1 }, /mlstm: option "qkv_proj_blocksize" 5 must divide the inner width 64/],
+    ],
+    gradT: 17,
+  });
+}
+
+// ---------------------------------------------------------------- RWKV-6
+
+for (const options of [
+  { num_heads: 2, proj_low_rank_dim: 2, gate_low_rank_dim: 3, chunk_size: '16' },
+  { num_heads: 1, expand_k: 1, expand_v: 0.5, proj_low_rank_dim: 3, gate_low_rank_dim: 4 },
+] as MixerOptions[]) {
+  const c = rwkv6Config(D, options);
+  describeMixer({
+    kind: 'rwkv6',
+    options,
+    dModel: D,
+    reference: (p, x, s) => rwkv6Ref(c, p, x, s),
+    randomState: (batch, seed) => normalState({ S: [batch, c.heads, c.headK, c.headV], shift: [batch, D] })(seed),
+    stateGradKeys: ['S', 'shift'],
+    // log w = −e³ ≈ −20 per token and channel.
+    strongDecay: (p) => setAll(p, 'w_proj.linear.lora.2.bias', 3),
+    badOptions: [
+      [{ num_heads: 3 }, /rwkv6: option "num_heads" 3 must divide the key width 4/],
+      [{ proj_low_rank_dim: 0 }, /rwkv6: option "proj_low_rank_dim" must be at least 1/],
     ],
     gradT: 17,
   });

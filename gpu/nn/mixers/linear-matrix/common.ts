@@ -2,6 +2,7 @@
 // `run(p, x, state, recurrent)` function, the choice between the chunked (training) and the recurrent
 // (step) kernel, feature maps, per-head GroupNorm, splits along the last axis, and shared options.
 
+import { randn } from '../../../cpu/tensor.js';
 import type { Engine } from '../../../engine.js';
 import { add, full, mul, relu, zeros } from '../../../ops/elementwise.js';
 import { chunkGla } from '../../../ops/gla/chunk.js';
@@ -145,5 +146,43 @@ export function expandOption(name: 'expand_k' | 'expand_v', byDefault: number): 
     min: 0.0625,
     max: 8,
     help: `${what} width as a multiple of d_model.`,
+  };
+}
+
+/** Xavier/Glorot uniform for a [out, in] weight: U(±gain·√(6 / (in + out))). */
+export function xavierUniform(out: number, inF: number, gain = 1): Init {
+  const bound = gain * Math.sqrt(6 / (inF + out));
+  return { kind: 'uniform', low: -bound, high: bound };
+}
+
+/**
+ * torch.nn.init.orthogonal_ for a [rows, cols] weight: orthonormal rows (rows ≤ cols) or columns, from a
+ * seeded normal matrix by Gram–Schmidt, times `gain`.
+ */
+export function orthogonalInit(gain: number): Init {
+  return {
+    kind: 'custom',
+    values: (shape, seed) => {
+      const [rows, cols] = shape;
+      const [n, len] = rows <= cols ? [rows, cols] : [cols, rows];
+      const raw = randn([n, len], seed).data;
+      const vectors: Float64Array[] = [];
+      for (let i = 0; i < n; i++) {
+        const v = raw.slice(i * len, (i + 1) * len);
+        for (const u of vectors) {
+          const dot = v.reduce((s, x, j) => s + x * u[j], 0);
+          for (let j = 0; j < len; j++) v[j] -= dot * u[j];
+        }
+        const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+        vectors.push(v.map((x) => x / norm));
+      }
+      const out = new Float64Array(rows * cols);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < len; j++) {
+          if (rows <= cols) out[i * cols + j] = gain * vectors[i][j];
+          else out[j * cols + i] = gain * vectors[i][j];
+        }
+      return out;
+    },
   };
 }

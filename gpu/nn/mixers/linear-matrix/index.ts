@@ -5,3 +5,4 @@ import './gla.js';
 import './mamba2.js';
 import './hgrn2.js';
 import './mlstm.js';
+import './rwkv6.js';
