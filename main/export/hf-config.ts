@@ -1,7 +1,7 @@
 // config.json in the Hugging Face layout: the fields transformers' config loader reads (model_type,
 // architectures, vocab_size, hidden_size, num_hidden_layers, tie_word_embeddings, torch_dtype), plus the
 // StateLab graph itself and the export plan, so the folder alone rebuilds the model (in StateLab by
-// import, in PyTorch through the generated model.py). Also a byte-level tokenizer.json for byte runs.
+// import, in PyTorch through the generated model.py).
 
 import { createRequire } from 'node:module';
 import type { GraphDoc } from '../../shared/graph/schema.js';
@@ -47,44 +47,5 @@ export function hfConfigJson(
     statelab_no_decay: plan.noDecay,
     statelab_plan: { top: plan.top, blocks: plan.blocks },
     statelab_graph: graph,
-  };
-}
-
-/**
- * GPT-2's byte → printable character map (bytes_to_unicode), which the tokenizers library's ByteLevel
- * pre-tokenizer applies; a BPE with one token per mapped byte and no merges then gives id = byte value,
- * exactly StateLab's byte tokenizer.
- */
-function bytesToUnicode(): string[] {
-  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  const chars: string[] = [];
-  let next = 0;
-  for (let b = 0; b < 256; b++) chars.push(String.fromCodePoint(printable(b) ? b : 256 + next++));
-  return chars;
-}
-
-export function byteTokenizerJson(): Record<string, unknown> {
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: null,
-    decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab: Object.fromEntries(bytesToUnicode().map((c, b) => [c, b])),
-      merges: [],
-    },
   };
 }

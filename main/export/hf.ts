@@ -1,6 +1,6 @@
 // The Hugging Face layout: a folder with config.json (see hf-config.ts), model.safetensors (F32, StateLab's
-// HF-style names, bit-exact copies of the checkpoint) and, for byte-level runs, tokenizer.json. Import
-// reads such a folder back into a graph and parameters, or into a new run folder.
+// HF-style names, bit-exact copies of the checkpoint) and the run's tokenizer.json when it has one. Import
+// reads such a folder back into a graph and parameters, or into a new run folder (with its tokenizer).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { encodeCheckpoint, type TensorMap } from '../host/runs/checkpoint-file.j
 import { RunStore, type Run } from '../host/runs/run-store.js';
 import { hfConfig } from '../host/train-run.js';
 import { ExportError } from './errors.js';
-import { byteTokenizerJson, HF_MODEL_TYPE, hfConfigJson, type StateLabHfConfig } from './hf-config.js';
+import { HF_MODEL_TYPE, hfConfigJson, type StateLabHfConfig } from './hf-config.js';
 import { buildPlan, type ExportPlan } from './plan.js';
 import { checkParams, type ExportSource } from './source.js';
 import type { ExportFormat } from './support.js';
@@ -36,7 +36,7 @@ export function writeHfFolder(source: ExportSource, outDir: string, format: Expo
   // Tensors in the graph's declaration order; the writer sorts them as the reference library does.
   const ordered: TensorMap = new Map(model.specs.map((s) => [s.name, source.params.get(s.name)!]));
   write('model.safetensors', encodeCheckpoint(ordered, { format: 'pt' }));
-  if (source.tokenizer === 'byte') write('tokenizer.json', `${JSON.stringify(byteTokenizerJson(), null, 2)}\n`);
+  if (source.tokenizer) write('tokenizer.json', `${JSON.stringify(source.tokenizer)}\n`);
   return { plan, files };
 }
 
@@ -106,6 +106,8 @@ export function importHfToRun(dir: string, runsDir: string, name?: string): Run 
     optimizer: zeros,
     state: { step: 0, optimizerStep: 0, dataPosition: { batches: 0 } },
   });
+  const tokenizer = join(dir, 'tokenizer.json');
+  if (existsSync(tokenizer)) writeFileAtomic(join(run.dir, 'tokenizer.json'), readFileSync(tokenizer));
   run.updateInfo({ status: 'completed', message: `imported from ${dir}` });
   return run;
 }

@@ -2,7 +2,10 @@
 // caller such as a test). The checkpoint must match the graph exactly — same names, same shapes — or the
 // export stops and says which parameter differs.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GraphDoc } from '../../shared/graph/schema.js';
+import { ByteTokenizer } from '../../shared/tokenizers/byte.js';
 import type { ParamSpec } from '../../gpu/nn/module.js';
 import type { TensorMap } from '../host/runs/checkpoint-file.js';
 import { RunStore } from '../host/runs/run-store.js';
@@ -13,8 +16,8 @@ export interface ExportSource {
   params: TensorMap;
   /** Where the parameters came from, recorded in config.json. */
   origin?: { run?: string; step?: number };
-  /** The run's tokenizer, when it has one that an HF tokenizer.json can express. */
-  tokenizer?: 'byte';
+  /** The run's tokenizer as a Hugging Face tokenizer.json object, when it has one. */
+  tokenizer?: unknown;
 }
 
 /** Reads a run folder (by id under `runsDir`, or by path) at its latest or a given checkpoint step. */
@@ -22,12 +25,12 @@ export function loadRunSource(runRef: string, runsDir: string, step?: number): E
   const run = new RunStore(runsDir).open(runRef);
   const checkpoint = run.loadCheckpoint(step);
   const data = run.info().data as { kind?: string; tokenizer?: string };
-  return {
-    graph: run.graph(),
-    params: checkpoint.params,
-    origin: { run: run.id, step: checkpoint.step },
-    tokenizer: data.kind === 'text' && data.tokenizer === 'byte' ? 'byte' : undefined,
-  };
+  // Runs save their tokenizer beside them (tokenizer.json); older byte-level runs did not need to.
+  const saved = join(run.dir, 'tokenizer.json');
+  let tokenizer: unknown;
+  if (existsSync(saved)) tokenizer = JSON.parse(readFileSync(saved, 'utf8'));
+  else if (data.kind === 'text' && data.tokenizer === 'byte') tokenizer = new ByteTokenizer().toJSON();
+  return { graph: run.graph(), params: checkpoint.params, origin: { run: run.id, step: checkpoint.step }, tokenizer };
 }
 
 /** Every parameter the graph declares is present with its shape, and nothing else is. */

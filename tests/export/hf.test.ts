@@ -6,7 +6,6 @@ import { exportCommand, importCommand } from '../../main/cli/export.js';
 import { RunStore } from '../../main/host/runs/run-store.js';
 import { ExportError } from '../../main/export/errors.js';
 import { importHfFolder, importHfToRun, writeHfFolder } from '../../main/export/hf.js';
-import { byteTokenizerJson } from '../../main/export/hf-config.js';
 import { FAMILY_CASES, familyGraph } from '../../bench/parity/families.js';
 import { testParams } from './helpers.js';
 
@@ -79,17 +78,6 @@ describe('Hugging Face layout', () => {
     );
   });
 
-  it('the byte tokenizer maps every byte to its own id through GPT-2 byte-level characters', () => {
-    const tokenizer = byteTokenizerJson() as { model: { vocab: Record<string, number>; merges: unknown[] } };
-    const vocab = tokenizer.model.vocab;
-    expect(Object.keys(vocab)).toHaveLength(256);
-    expect(new Set(Object.values(vocab)).size).toBe(256);
-    expect(vocab.A).toBe(65);
-    expect(vocab['Ġ']).toBe(32); // space → U+0120 as in GPT-2
-    expect(vocab['Ċ']).toBe(10); // newline → U+010A
-    expect(tokenizer.model.merges).toEqual([]);
-  });
-
   it('the CLI exports a run folder and imports the result back', async () => {
     const graph = familyGraph(FAMILY_CASES[2]);
     const params = testParams(graph);
@@ -130,9 +118,16 @@ describe('Hugging Face layout', () => {
     expect(event.out).toBe(join(run.dir, 'exports', 'hf-step-7'));
     expect(event.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
 
+    // A byte-level run gets the byte tokenizer.json: GPT-2 byte characters, id = byte value.
+    const tokenizer = JSON.parse(readFileSync(join(event.out, 'tokenizer.json'), 'utf8'));
+    expect(tokenizer.model).toMatchObject({ type: 'BPE', merges: [] });
+    expect(tokenizer.model.vocab).toMatchObject({ A: 65, Ġ: 32, Ċ: 10 });
+
     const imported = await quietly(() => importCommand([event.out, '--runs', runs, '--json']));
     expect(imported.code).toBe(0);
-    const back = store.open(JSON.parse(imported.stdout).run).loadCheckpoint();
+    const importedRun = store.open(JSON.parse(imported.stdout).run);
+    expect(JSON.parse(readFileSync(join(importedRun.dir, 'tokenizer.json'), 'utf8'))).toEqual(tokenizer);
+    const back = importedRun.loadCheckpoint();
     expect(bits(back.params.get('embeddings.weight')!.data)).toEqual(bits(params.get('embeddings.weight')!.data));
   });
 

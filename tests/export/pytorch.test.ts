@@ -38,7 +38,7 @@ describe('PyTorch export', () => {
   const params = testParams(graph);
   const out = join(root, 'every');
   const result = writePytorchPackage(
-    { graph, params, origin: { run: 'r1', step: 30 }, tokenizer: 'byte' },
+    { graph, params, origin: { run: 'r1', step: 30 }, tokenizer: { version: '1.0' } },
     out,
     '0.1.0',
   );
