@@ -21,6 +21,8 @@ import { mlstmConfig } from '../../gpu/nn/mixers/linear-matrix/mlstm.js';
 import { mlstmRef } from '../../gpu/nn/mixers/linear-matrix/mlstm.ref.js';
 import { rwkv6Config } from '../../gpu/nn/mixers/linear-matrix/rwkv6.js';
 import { rwkv6Ref } from '../../gpu/nn/mixers/linear-matrix/rwkv6.ref.js';
+import { gsaConfig } from '../../gpu/nn/mixers/linear-matrix/gsa.js';
+import { gsaRef } from '../../gpu/nn/mixers/linear-matrix/gsa.ref.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -244,6 +246,31 @@ for (const options of [
     badOptions: [
       [{ num_heads: 3 }, /rwkv6: option "num_heads" 3 must divide the key width 4/],
       [{ proj_low_rank_dim: 0 }, /rwkv6: option "proj_low_rank_dim" must be at least 1/],
+    ],
+    gradT: 17,
+  });
+}
+
+// ---------------------------------------------------------------- GSA
+
+for (const options of [
+  { num_heads: 2, num_slots: 3, chunk_size: '16' },
+  { num_heads: 1, expand_k: 0.5, num_slots: 0, feature_map: 'relu' },
+] as MixerOptions[]) {
+  const c = gsaConfig(D, options);
+  describeMixer({
+    kind: 'gsa',
+    options,
+    dModel: D,
+    reference: (p, x, s) => gsaRef(c, p, x, s),
+    randomState: (batch, seed) =>
+      normalState({ Sk: [batch, c.heads, c.slots, c.headK], Sv: [batch, c.heads, c.slots, c.headV] })(seed),
+    stateGradKeys: ['Sk', 'Sv'],
+    // Slot gates of ±50·|W_f x|: many slots are overwritten at every token.
+    strongDecay: (p) => scaleParam(p, 'f_proj.weight', 50),
+    badOptions: [
+      [{ num_heads: 3 }, /gsa: option "num_heads" 3 must divide the key width 8/],
+      [{ feature_map: 't2r' }, /gsa: option "feature_map" must be one of swish, relu/],
     ],
     gradT: 17,
   });

@@ -6,3 +6,4 @@ import './mamba2.js';
 import './hgrn2.js';
 import './mlstm.js';
 import './rwkv6.js';
+import './gsa.js';
