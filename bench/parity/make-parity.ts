@@ -1,6 +1,7 @@
 // The StateLab side of the PyTorch parity bench. For every exported family: train a tiny run on the
 // bundled text, export it as a PyTorch package, and write what the Python side must reproduce —
 //   out/<name>/                 the exported package (config.json, model.safetensors, model.py, …)
+//   out/<name>/onnx/            the ONNX export (model.onnx, model_step.onnx, model.onnx.data)
 //   out/<name>/expected.json    fixed token ids and StateLab's logits for them; K training steps from the
 //                               checkpoint (batches, AdamW settings, StateLab's loss at each step)
 //   out/<name>/params.bin       every parameter as little-endian F32 in the order of expected.json's
@@ -16,6 +17,7 @@ import { StepExecutor, type Batch } from '../../gpu/train/step.js';
 import { createNodeEngine } from '../../main/host/node-gpu.js';
 import { trainRun } from '../../main/host/train-run.js';
 import { buildPlan } from '../../main/export/plan.js';
+import { writeOnnxFolder } from '../../main/export/onnx/export.js';
 import { writePytorchPackage } from '../../main/export/pytorch.js';
 import { loadRunSource } from '../../main/export/source.js';
 import { FAMILY_CASES, familyGraph } from './families.js';
@@ -83,6 +85,7 @@ try {
     const dir = join(outDir, c.name);
     rmSync(dir, { recursive: true, force: true });
     writePytorchPackage(source, dir, VERSION);
+    writeOnnxFolder(source, join(dir, 'onnx'));
 
     const model = compileGraph(source.graph);
     const { plan } = buildPlan(source.graph);

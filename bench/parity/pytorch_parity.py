@@ -6,7 +6,10 @@
    the same logits (the streaming form);
 3. K AdamW steps from the checkpoint, with StateLab's settings and batches, give losses that follow
    StateLab's (relative difference per step);
-4. optionally (--train-script), the package's train.py runs, single process and under torchrun.
+4. interop: config.json loads with transformers' config loader, tokenizer.json with the tokenizers
+   library (id = byte for byte-level runs), and the ONNX export (onnx/) runs in onnxruntime with
+   logits within 1e-4 of StateLab's (these columns read "n/a" where a library is missing);
+5. optionally (--train-script), the package's train.py runs, single process and under torchrun.
 
 Usage: python3 bench/parity/pytorch_parity.py bench/parity/out [--device cuda] [--report report.json]
 Exits non-zero if any check fails.
@@ -64,6 +67,41 @@ def bit_exact(folder, expected):
     return len(expected["params"]), problems
 
 
+def interop(folder, expected):
+    """transformers' config loader, the tokenizers library and onnxruntime on the exported files."""
+    out = {}
+    try:
+        import transformers
+
+        # PretrainedConfig reads any model_type (AutoConfig would need the model class registered).
+        loader = getattr(transformers, "PretrainedConfig", None) or transformers.PreTrainedConfig
+        config = loader.from_pretrained(str(folder))
+        out["hf_config"] = config.model_type == "statelab" and config.vocab_size == expected["logits_shape"][-1]
+    except ImportError:
+        out["hf_config"] = None
+    except Exception as error:  # reported, and the family fails
+        out["hf_config"], out["hf_config_error"] = False, repr(error)
+    try:
+        from tokenizers import Tokenizer
+
+        text = "The lighthouse keeper, 42 nights."
+        out["tokenizer"] = Tokenizer.from_file(str(folder / "tokenizer.json")).encode(text).ids == list(text.encode())
+    except ImportError:
+        out["tokenizer"] = None
+    try:
+        import numpy as np
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(folder / "onnx" / "model.onnx"), providers=["CPUExecutionProvider"])
+        ids = np.array(expected["ids"], dtype=np.int64).reshape(expected["ids_shape"])
+        logits = session.run(["logits"], {"input_ids": ids})[0]
+        reference = torch.tensor(expected["logits"], dtype=torch.float64).view(expected["logits_shape"])
+        out["onnx_error"] = relative_error(torch.from_numpy(logits).double(), reference)
+    except ImportError:
+        out["onnx_error"] = None
+    return out
+
+
 def check_family(folder, device):
     expected = json.loads((folder / "expected.json").read_text())
     result = {"family": expected["family"], "kind": expected["kind"]}
@@ -111,11 +149,15 @@ def check_family(folder, device):
     result["losses_statelab"] = train["losses"]
     result["losses_pytorch"] = losses
     result["loss_error"] = max(abs(a - b) / abs(b) for a, b in zip(losses, train["losses"]))
+    result.update(interop(folder, expected))
     result["ok"] = (
         result["bit_exact"]
         and result["logits_error"] <= LOGITS_TOLERANCE
         and result["step_error"] <= LOGITS_TOLERANCE
         and result["loss_error"] <= LOSS_TOLERANCE
+        and result["hf_config"] is not False
+        and result["tokenizer"] is not False
+        and (result["onnx_error"] is None or result["onnx_error"] <= LOGITS_TOLERANCE)
     )
     return result
 
@@ -147,6 +189,17 @@ def run_train_script(folder, text, device):
     return results
 
 
+def cell(value, width, fmt=".2e"):
+    """A table cell: n/a for a check that could not run, True/False, or a number."""
+    if value is None:
+        text = "n/a"
+    elif isinstance(value, bool):
+        text = str(value)
+    else:
+        text = format(value, fmt)
+    return text.rjust(width)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
@@ -167,13 +220,17 @@ def main():
         "torch": torch.__version__,
         "families": [],
     }
-    print(f"{'family':16} {'tensors':>7} {'bit-exact':>9} {'logits rel':>11} {'step rel':>10} {'loss rel':>10}  ok")
+    print(
+        f"{'family':16} {'tensors':>7} {'bit-exact':>9} {'logits rel':>11} {'step rel':>10} {'loss rel':>10} "
+        f"{'onnx rel':>10} {'hf config':>9} {'tokenizer':>9}  ok"
+    )
     for folder in folders:
         r = check_family(folder, args.device)
         report["families"].append(r)
         print(
             f"{r['family']:16} {r['tensors']:7d} {str(r['bit_exact']):>9} {r['logits_error']:11.2e} "
-            f"{r['step_error']:10.2e} {r['loss_error']:10.2e}  {'ok' if r['ok'] else 'FAIL'}",
+            f"{r['step_error']:10.2e} {r['loss_error']:10.2e} {cell(r['onnx_error'], 10)} "
+            f"{cell(r['hf_config'], 9)} {cell(r['tokenizer'], 9)}  {'ok' if r['ok'] else 'FAIL'}",
             flush=True,
         )
     if args.train_script:
