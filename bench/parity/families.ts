@@ -27,6 +27,9 @@ export const FAMILY_CASES: FamilyCase[] = [
   { name: 'gru', kind: 'gru', options: { heads: 2 } },
   { name: 'elman', kind: 'elman', options: { heads: 4 } },
   { name: 'slstm', kind: 'slstm', options: { heads: 2 } },
+  { name: 'hawk', kind: 'hawk', options: { num_heads: 2 } },
+  { name: 'lru', kind: 'lru', options: { d_state: 16 } },
+  { name: 's4d', kind: 's4d', options: { d_state: 8 } },
 ];
 
 export function familyGraph(c: FamilyCase, shape: { dModel?: number; vocab?: number; layers?: number } = {}): GraphDoc {

@@ -30,6 +30,9 @@ export const PYTORCH_CLASSES: Record<string, { file: string; factory: string }> 
   gru: { file: 'fused_rnn.py', factory: 'gru' },
   elman: { file: 'fused_rnn.py', factory: 'elman' },
   slstm: { file: 'fused_rnn.py', factory: 'slstm' },
+  hawk: { file: 'hawk.py', factory: 'Hawk' },
+  lru: { file: 'lru.py', factory: 'LRU' },
+  s4d: { file: 's4d.py', factory: 'S4D' },
 };
 
 /**

@@ -20,6 +20,9 @@ export const PYTORCH_MIXERS: readonly string[] = [
   'gru',
   'elman',
   'slstm',
+  'hawk',
+  'lru',
+  's4d',
 ];
 
 /** Mixer kinds with an ONNX emitter (main/export/onnx/mixers/). */
@@ -37,6 +40,9 @@ export const ONNX_MIXERS: readonly string[] = [
   'gru',
   'elman',
   'slstm',
+  'hawk',
+  'lru',
+  's4d',
 ];
 
 /**

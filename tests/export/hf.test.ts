@@ -137,11 +137,9 @@ describe('Hugging Face layout', () => {
     expect(noFormat.stderr).toMatch(/--format must be one of pytorch, onnx, hf/);
     const both = await quietly(() => exportCommand(['run', '--graph', 'llama', '--format', 'hf']));
     expect(both.code).toBe(64);
-    const hawk = await quietly(() =>
-      exportCommand(['--graph', 'hawk', '--format', 'onnx', '--out', join(root, 'hawk')]),
-    );
-    expect(hawk.code).toBe(2);
-    expect(hawk.stderr).toMatch(/the onnx export cannot express node "block:block\/attn" \(a hawk layer\)/);
+    const gla = await quietly(() => exportCommand(['--graph', 'gla', '--format', 'onnx', '--out', join(root, 'gla')]));
+    expect(gla.code).toBe(2);
+    expect(gla.stderr).toMatch(/the onnx export cannot express node "block:block\/attn" \(a gla layer\)/);
     const llama = await quietly(() =>
       exportCommand(['--graph', 'llama', '--format', 'pytorch', '--out', join(root, 'llama')]),
     );

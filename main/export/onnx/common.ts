@@ -24,7 +24,17 @@ export interface OnnxMixer {
 /** `w('q_proj.weight')` registers the layer's parameter as an initializer and returns its value name. */
 export type WeightOf = (name: string) => string;
 
-export type OnnxMixerFactory = (config: Record<string, ParamValue>, w: WeightOf) => OnnxMixer;
+/**
+ * For layers whose exported form uses constants derived from parameters (S4D's discretization, the LRU's
+ * λ): `read` gives a parameter's values, `derived` registers a float64-computed constant (rounded to f32)
+ * as an initializer under the layer's prefix.
+ */
+export interface ParamAccess {
+  read(name: string): { shape: readonly number[]; data: Float32Array };
+  derived(name: string, shape: number[], values: ArrayLike<number>): string;
+}
+
+export type OnnxMixerFactory = (config: Record<string, ParamValue>, w: WeightOf, access: ParamAccess) => OnnxMixer;
 
 export function rmsNorm(g: OnnxGraph, x: string, weight: string, eps: number): string {
   const meanSquare = g.reduceMean(g.mul(x, x), [-1], true);

@@ -17,7 +17,7 @@ import { buildPlan, type ExportPlan, type PlanNode } from '../plan.js';
 import { checkParams, type ExportSource } from '../source.js';
 import { OnnxGraph, OPSET, type Dim, type ExternalData } from './builder.js';
 import { emitBuiltin } from './builtins.js';
-import type { MixerStates, OnnxMixer, WeightOf } from './common.js';
+import type { MixerStates, OnnxMixer, ParamAccess, WeightOf } from './common.js';
 import { ONNX_EMITTERS } from './mixers/index.js';
 
 export const DATA_FILE = 'model.onnx.data';
@@ -56,6 +56,14 @@ function emitModel(g: OnnxGraph, plan: ExportPlan, params: TensorMap, ids: strin
       if (!t) throw new ExportError(`ONNX export: parameter "${full}" is missing`);
       return g.weight(full, t.shape, t.data);
     };
+  const accessOf = (module: string): ParamAccess => ({
+    read: (name) => {
+      const t = params.get(`${module}.${name}`);
+      if (!t) throw new ExportError(`ONNX export: parameter "${module}.${name}" is missing`);
+      return t;
+    },
+    derived: (name, shape, values) => g.weight(`${module}.${name}`, shape, Float32Array.from(values)),
+  });
   const embedding = plan.top.find((n) => n.kind === 'embedding')?.id;
   const tied = () => weightsOf(embedding!)('weight');
 
@@ -79,7 +87,7 @@ function emitModel(g: OnnxGraph, plan: ExportPlan, params: TensorMap, ids: strin
         const kind = n.kind.slice('mixer.'.length);
         const factory = ONNX_EMITTERS[kind];
         if (!factory) throw new ExportError(`the onnx export cannot express node "${name}" (a ${kind} layer)`);
-        const mixer = factory(n.config, weightsOf(name));
+        const mixer = factory(n.config, weightsOf(name), accessOf(name));
         mixers.set(name, mixer);
         const out =
           mode.kind === 'parallel' ? mixer.parallel(g, inputs.x) : mixer.step(g, inputs.x, mode.states.get(name)!);
@@ -108,7 +116,9 @@ function stateSpecs(plan: ExportPlan): OnnxState[] {
           visit(plan.blocks[String(n.config.block)], `${prefix}${n.id}.${i}.`);
       } else if (n.kind.startsWith('mixer.')) {
         const module = `${prefix}${n.id}`;
-        const mixer = ONNX_EMITTERS[n.kind.slice('mixer.'.length)](n.config, () => '');
+        const none = () => '';
+        const noAccess: ParamAccess = { read: () => ({ shape: [], data: new Float32Array() }), derived: none };
+        const mixer = ONNX_EMITTERS[n.kind.slice('mixer.'.length)](n.config, none, noAccess);
         for (const s of mixer.states) {
           out.push({
             module,

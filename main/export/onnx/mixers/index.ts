@@ -3,7 +3,7 @@
 import type { OnnxMixerFactory } from '../common.js';
 import { attention } from './attention.js';
 import { deltanet, deltaproduct, gatedDeltanet } from './delta.js';
-import { hgrn, mamba, mingru, minlstm } from './diagonal.js';
+import { hawk, hgrn, lru, mamba, mingru, minlstm, s4d } from './diagonal.js';
 import { elman, gru, lstm, slstm } from './rnn.js';
 import { shortconv } from './shortconv.js';
 
@@ -21,4 +21,7 @@ export const ONNX_EMITTERS: Record<string, OnnxMixerFactory> = {
   gru,
   elman,
   slstm,
+  hawk,
+  lru,
+  s4d,
 };
