@@ -44,6 +44,44 @@ export interface GsaConfig {
   chunkSize: number;
 }
 
+/**
+ * The two GSA passes for q, k: [B, T, H, K], v: [B, T, H, V] and the slots' log forget gates
+ * f: [B, T, H, M], from a carried (Sk [B, H, M, K], Sv [B, H, M, V]) or from zeros. Returns o and the
+ * state after the last token.
+ */
+export function gsaCell(
+  x: { q: Tensor; k: Tensor; v: Tensor; f: Tensor },
+  state: { Sk: Tensor; Sv: Tensor } | undefined,
+  options: { chunkSize?: number; recurrent: boolean },
+): { o: Tensor; Sk: Tensor; Sv: Tensor } {
+  const [B, T, H, K] = x.q.shape;
+  const M = x.f.shape[3];
+  // s = 1 − exp(f) = −expm1(f): no cancellation when the gate is close to 1.
+  const s = fusedMap('gsa.slot_write', [x.f], `-(${expm1Wgsl('a')})`, ['-dy * exp(a)']);
+  const perSlot = (t: Tensor) => reshape(broadcastTo(reshape(t, [B, T, H, 1, K]), [B, T, H, M, K]), [B, T, H * M, K]);
+  const pass1 = gla(
+    perSlot(x.q),
+    perSlot(x.k),
+    reshape(s, [B, T, H * M, 1]),
+    {
+      g: reshape(x.f, [B, T, H * M]),
+      initialState: state ? reshape(state.Sk, [B, H * M, K, 1]) : undefined,
+      scale: 1,
+      chunkSize: options.chunkSize,
+    },
+    options.recurrent,
+  );
+  const weights = softmax(reshape(pass1.o, [B, T, H, M]));
+  const pass2 = gla(
+    weights,
+    s,
+    x.v,
+    { g: x.f, initialState: state?.Sv, scale: 1, chunkSize: options.chunkSize },
+    options.recurrent,
+  );
+  return { o: pass2.o, Sk: reshape(pass1.finalState, [B, H, M, K]), Sv: pass2.finalState };
+}
+
 export function gsaMixer(c: GsaConfig) {
   const { dModel: d, heads: H, headK: K, headV: V, slots: M } = c;
   const phi = (x: Tensor) => (c.featureMap === 'relu' ? relu(x) : silu(x));
@@ -61,33 +99,16 @@ export function gsaMixer(c: GsaConfig) {
     // Sk[b, h, m, :] is fla's hk[b, h, :, m] (slot-major, so each slot is one scalar-decay head).
     stateShapes: (batch) => ({ Sk: [batch, H, M, K], Sv: [batch, H, M, V] }),
     run(p, x, state, recurrent) {
-      const [B, T] = x.shape;
       const q = phi(toHeads(linear(x, p.get('q_proj.weight')), H));
       const k = phi(toHeads(linear(x, p.get('k_proj.weight')), H));
       const v = silu(toHeads(linear(x, p.get('v_proj.weight')), H));
       const f = toHeads(scale(logsigmoid(linear(x, p.get('f_proj.weight'))), 1 / c.gateNormalizer), H);
-      // s = 1 − exp(f) = −expm1(f): no cancellation when the gate is close to 1.
-      const s = fusedMap('gsa.slot_write', [f], `-(${expm1Wgsl('a')})`, ['-dy * exp(a)']);
-      const perSlot = (t: Tensor) =>
-        reshape(broadcastTo(reshape(t, [B, T, H, 1, K]), [B, T, H, M, K]), [B, T, H * M, K]);
-      const pass1 = gla(
-        perSlot(q),
-        perSlot(k),
-        reshape(s, [B, T, H * M, 1]),
-        {
-          g: reshape(f, [B, T, H * M]),
-          initialState: state ? reshape(state.Sk, [B, H * M, K, 1]) : undefined,
-          scale: 1,
-          chunkSize: c.chunkSize,
-        },
-        recurrent,
-      );
-      const weights = softmax(reshape(pass1.o, [B, T, H, M]));
-      const pass2 = gla(weights, s, v, { g: f, initialState: state?.Sv, scale: 1, chunkSize: c.chunkSize }, recurrent);
-      const o = rmsNorm(silu(fromHeads(pass2.o)), p.get('g_norm.weight'), c.normEps);
+      const carried = state && { Sk: state.Sk, Sv: state.Sv };
+      const cell = gsaCell({ q, k, v, f }, carried, { chunkSize: c.chunkSize, recurrent });
+      const o = rmsNorm(silu(fromHeads(cell.o)), p.get('g_norm.weight'), c.normEps);
       return {
         y: linear(o, p.get('o_proj.weight')),
-        state: { Sk: reshape(pass1.finalState, [B, H, M, K]), Sv: pass2.finalState },
+        state: { Sk: cell.Sk, Sv: cell.Sv },
       };
     },
     stateSize: () => H * M * (K + V),

@@ -69,6 +69,52 @@ function groupedLinear(x: Tensor, weight: Tensor, bs: number): Tensor {
   return reshape(sum(products, 4), [B, T, width]);
 }
 
+/**
+ * The mLSTM cell on q, k, v: [B, T, H, K] (v may have its own width V), input-gate pre-activations
+ * ĩ and log forget gates log σ(f̃): [B, T, H], from a carried (C, n, m) or from nothing. Returns the
+ * normalized read-out h [B, T, H, V] and the state after the last token.
+ */
+export function mlstmCell(
+  x: { q: Tensor; k: Tensor; v: Tensor; ig: Tensor; logf: Tensor },
+  state: { S: Tensor; n: Tensor; m: Tensor } | undefined,
+  options: { chunkSize?: number; recurrent: boolean },
+): { h: Tensor; S: Tensor; n: Tensor; m: Tensor } {
+  const [B, T, H, K] = x.q.shape;
+  const V = x.v.shape[3];
+  const e = x.q.engine;
+  // m_{t−1} beside m_t: the carried m₀ (or −∞) and then m shifted by one token.
+  const m = mlstmStabilizer(x.logf, x.ig, state?.m);
+  const first = state ? reshape(state.m, [B, 1, H]) : full(e, [B, 1, H], NO_HISTORY);
+  const previous = T === 1 ? first : concat([first, slice(m, 1, 0, T - 1)], 1);
+  const decay = fusedMap(
+    'mlstm.log_forget',
+    [sub(add(x.logf, previous), m)],
+    `max(a, ${LOG_FORGET_FLOOR.toFixed(1)})`,
+    [`select(0.0, dy, a > ${LOG_FORGET_FLOOR.toFixed(1)})`],
+  );
+  const inputGate = reshape(scale(exp(sub(x.ig, m)), 1 / Math.sqrt(K)), [B, T, H, 1]);
+  const values = concat([x.v, full(e, [B, T, H, 1], 1)], 3);
+  const h0 = state ? concat([state.S, reshape(state.n, [B, H, K, 1])], 3) : undefined;
+  const out = gla(
+    x.q,
+    mul(x.k, inputGate),
+    values,
+    { g: decay, initialState: h0, scale: 1, chunkSize: options.chunkSize },
+    options.recurrent,
+  );
+  const floor = reshape(addScalar(exp(neg(m)), MLSTM_EPS), [B, T, H, 1]);
+  const denominator = fusedMap('mlstm.denominator', [slice(out.o, 3, V, V + 1), floor], 'max(abs(a), b)', [
+    'dy * sign(a) * select(0.0, 1.0, abs(a) > b)',
+    'select(dy, 0.0, abs(a) > b)',
+  ]);
+  return {
+    h: div(slice(out.o, 3, 0, V), denominator),
+    S: slice(out.finalState, 3, 0, V),
+    n: reshape(slice(out.finalState, 3, V, V + 1), [B, H, K]),
+    m: reshape(slice(m, 1, T - 1, T), [B, H]),
+  };
+}
+
 export function mlstmMixer(c: MlstmConfig) {
   const { dModel: d, inner: I, heads: H, headDim: K, blockSize: bs } = c;
   return matrixMixer({
@@ -98,8 +144,6 @@ export function mlstmMixer(c: MlstmConfig) {
     }),
     initialValues: { m: NO_HISTORY },
     run(p, x, state, recurrent) {
-      const [B, T] = x.shape;
-      const e = x.engine;
       const [xm, z] = splitLast(linear(x, p.get('proj_up.weight')), [I, I]);
       const conv = shortConv(xm, p.get('conv1d.weight'), p.get('conv1d.bias'), state?.conv);
       const xc = silu(conv.y);
@@ -110,40 +154,15 @@ export function mlstmMixer(c: MlstmConfig) {
       const ig = linear(gatesIn, p.get('igate.weight'), p.get('igate.bias'));
       const logf = logsigmoid(linear(gatesIn, p.get('fgate.weight'), p.get('fgate.bias')));
 
-      // m_{t−1} beside m_t: the carried m₀ (or −∞) and then m shifted by one token.
-      const m = mlstmStabilizer(logf, ig, state?.m);
-      const first = state ? reshape(state.m, [B, 1, H]) : full(e, [B, 1, H], NO_HISTORY);
-      const previous = T === 1 ? first : concat([first, slice(m, 1, 0, T - 1)], 1);
-      const decay = fusedMap(
-        'mlstm.log_forget',
-        [sub(add(logf, previous), m)],
-        `max(a, ${LOG_FORGET_FLOOR.toFixed(1)})`,
-        [`select(0.0, dy, a > ${LOG_FORGET_FLOOR.toFixed(1)})`],
-      );
-      const inputGate = reshape(scale(exp(sub(ig, m)), 1 / Math.sqrt(K)), [B, T, H, 1]);
-      const keys = mul(toHeads(k, H), inputGate);
-      const values = concat([toHeads(v, H), full(e, [B, T, H, 1], 1)], 3);
-      const h0 = state ? concat([state.S, reshape(state.n, [B, H, K, 1])], 3) : undefined;
-      const out = gla(
-        toHeads(q, H),
-        keys,
-        values,
-        { g: decay, initialState: h0, scale: 1, chunkSize: c.chunkSize },
+      const carried = state && { S: state.S, n: state.n, m: state.m };
+      const cell = mlstmCell({ q: toHeads(q, H), k: toHeads(k, H), v: toHeads(v, H), ig, logf }, carried, {
+        chunkSize: c.chunkSize,
         recurrent,
-      );
-      const floor = reshape(addScalar(exp(neg(m)), MLSTM_EPS), [B, T, H, 1]);
-      const denominator = fusedMap('mlstm.denominator', [slice(out.o, 3, K, K + 1), floor], 'max(abs(a), b)', [
-        'dy * sign(a) * select(0.0, 1.0, abs(a) > b)',
-        'select(dy, 0.0, abs(a) > b)',
-      ]);
-      const hTilde = div(slice(out.o, 3, 0, K), denominator);
-      const normed = fromHeads(headGroupNorm(hTilde, p.get('o_norm.weight'), null, c.normEps));
+      });
+      const normed = fromHeads(headGroupNorm(cell.h, p.get('o_norm.weight'), null, c.normEps));
       const skipped = add(normed, mul(p.get('learnable_skip'), xc));
       const y = linear(mul(skipped, silu(z)), p.get('proj_down.weight'));
-      const S = slice(out.finalState, 3, 0, K);
-      const n = reshape(slice(out.finalState, 3, K, K + 1), [B, H, K]);
-      const last = reshape(slice(m, 1, T - 1, T), [B, H]);
-      return { y, state: { S, n, m: last, conv: conv.state } };
+      return { y, state: { S: cell.S, n: cell.n, m: cell.m, conv: conv.state } };
     },
     stateSize: () => H * (K * K + K + 1) + (c.convSize - 1) * I,
     flopsPerToken: () => 2 * d * 2 * I + 6 * I * bs + 12 * I * H + 4 * H * K * (K + 1) + 2 * I * d + 20 * I,
