@@ -11,6 +11,7 @@ import type { Engine } from '../../gpu/engine.js';
 import { cpuTensor } from '../../gpu/cpu/tensor.js';
 import { tokenScoresRef } from '../../gpu/analysis/token-scores.ref.js';
 import { templatePath } from '../../main/host/templates.js';
+import { RunStore, type Run } from '../../main/host/runs/run-store.js';
 
 export function template(name: string, width = 32): GraphDoc {
   const doc = parseGraph(readFileSync(templatePath(name)!, 'utf8'), `${name}.json`);
@@ -54,3 +55,53 @@ export async function parallelScores(
   logits.release();
   return tokenScoresRef(cpuTensor([batch * length, vocab], data), targets).data;
 }
+
+/**
+ * A run folder whose checkpoint holds a model's seeded initial parameters (no training): the analyses
+ * read run folders, and some properties are about constructed models rather than trained ones.
+ */
+export async function makeRun(
+  engine: Engine,
+  runsDir: string,
+  doc: GraphDoc,
+  options: { seqLen: number; data?: Record<string, unknown>; seed?: number; name?: string },
+): Promise<Run> {
+  const m = load(engine, doc, options.seed ?? 3);
+  const saved = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [name, t] of m.params) saved.set(name, { shape: t.shape, data: Float32Array.from(await t.read()) });
+  for (const t of m.params.values()) t.release();
+  const run = new RunStore(runsDir).create(
+    {
+      name: options.name ?? doc.name,
+      data: options.data ?? { kind: 'text', path: TEXT, tokenizer: 'byte' },
+      train: { seqLen: options.seqLen },
+      seed: options.seed ?? 3,
+      versions: {},
+      device: {},
+    },
+    doc,
+    {},
+  );
+  run.saveCheckpoint({
+    step: 1,
+    params: saved,
+    optimizer: new Map(),
+    state: { step: 1, optimizerStep: 1, dataPosition: null },
+  });
+  run.updateInfo({ status: 'completed' });
+  return run;
+}
+
+/** A template whose block mixer is replaced (kind and options). */
+export function withMixer(name: string, kind: string, params: Record<string, unknown> = {}, width = 32): GraphDoc {
+  const doc = template(name, width);
+  const node = Object.values(doc.blocks ?? {})
+    .flatMap((b) => b.nodes)
+    .find((n) => n.kind.startsWith('mixer.'));
+  if (!node) throw new Error(`template ${name} has no mixer node`);
+  node.kind = `mixer.${kind}`;
+  node.params = params as typeof node.params;
+  return doc;
+}
+
+export const TEXT = new URL('../../assets/text/lighthouse.txt', import.meta.url).pathname;
