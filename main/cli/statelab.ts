@@ -17,6 +17,7 @@ import { numberOption, parseArgs, stringOption, UsageError, type ParsedArgs } fr
 import { progressLine } from './progress.js';
 import { runDemo } from './demo.js';
 import { GENERATE_USAGE, generateCommand } from './generate.js';
+import { EXPORT_USAGE, exportCommand, importCommand } from './export.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
@@ -30,6 +31,7 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   statelab runs [--runs DIR]                 list runs (latest loss, status)
   statelab validate <graph.json | template>  check a graph; print parameters, state size and FLOPs
   ${GENERATE_USAGE.replace(/\n/g, '\n  ')}
+  ${EXPORT_USAGE.replace(/\n/g, '\n  ')}
   statelab templates                         list the bundled architecture templates
   statelab demo                              train the tiny model on the bundled text
 Every command takes --json for machine-readable output.`;
@@ -249,8 +251,10 @@ function validate(args: ParsedArgs): number {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // generate parses its own options (repeatable --prompt/--stop).
+  // These commands parse their own options (generate has repeatable --prompt/--stop).
   if (command === 'generate') return generateCommand(rest);
+  if (command === 'export') return exportCommand(rest);
+  if (command === 'import') return importCommand(rest);
   try {
     const args = parseArgs(rest, { values: VALUE_OPTIONS, flags: ['json', 'help'] });
     switch (command) {
