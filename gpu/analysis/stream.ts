@@ -32,6 +32,8 @@ export interface StreamRequest {
   chunk: number;
   /** Receives every mixer's state after each chunk, in order; `end` is the number of tokens absorbed. */
   onState?: (end: number, state: HostState) => void;
+  /** Receives every mixer's input [batch, chunk, d] of each chunk, in order (decay statistics). */
+  onMixerInput?: (name: string, start: number, x: HostTensor) => void;
 }
 
 /** Per token [batch, length, 3] of (nll, argmax, scored); see `SCORE`. */
@@ -68,7 +70,20 @@ export async function streamScores(
       const out = engine.tidy(() =>
         engine.noGrad(() => {
           const final: ModelState = new Map();
-          const logits = probe.logits(params, engine.fromArray(ids, [B, C], 'i32'), { initial: previous, final });
+          const onMixer = request.onMixerInput
+            ? (name: string, x: Tensor) => {
+                const read = engine.readLater(x);
+                const shape = [...x.shape];
+                delivered = delivered.then(async () =>
+                  request.onMixerInput!(name, start, { shape, data: Float32Array.from(await read) }),
+                );
+              }
+            : undefined;
+          const logits = probe.logits(params, engine.fromArray(ids, [B, C], 'i32'), {
+            initial: previous,
+            final,
+            onMixer,
+          });
           const s = tokenScores(reshape(logits, [B * C, vocab]), engine.fromArray(tgt, [B * C], 'i32'));
           return { s, final: Object.fromEntries(final) as Record<string, MixerState> };
         }),

@@ -82,6 +82,14 @@ describe('state analysis of a run', () => {
     }
     const gla = await runStates(e, { ...options, run: decaying.id });
     expect(gla.result.flagged).toEqual([]);
+    // The decay statistics come from GLA's gates: log α = logsigmoid(·)/16 ≈ log σ(0)/16 at this init,
+    // the same at every sample for a constant input; linear attention has no decay.
+    const decay = gla.result.layers[0].decay!;
+    expect(decay).toMatchObject({ unit: 'head', units: 2, groupSize: 1 });
+    for (const series of decay.meanLogDecay)
+      for (const v of series) expect(Math.abs(v - Math.log(0.5) / 16)).toBeLessThan(0.02);
+    expect(Math.abs(decay.meanLogDecay[0][31] - decay.meanLogDecay[0][5])).toBeLessThan(1e-9);
+    expect(linear.result.layers[0].decay).toBeNull();
     const saved = JSON.parse(readFileSync(join(decaying.dir, 'analyses', 'states.json'), 'utf8'));
     expect(saved.results.layers[1].entries[0].collapse[0]).toMatchObject({ status: 'stable' });
   });

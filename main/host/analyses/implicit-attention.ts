@@ -216,7 +216,7 @@ export async function runImplicitAttention(
 }
 
 /** The options of a mixer instance: `<node>` at the top level, `<repeat>.<i>.<block node>` in a block. */
-function mixerNode(
+export function mixerNode(
   model: ReturnType<typeof loadRun>['model'],
   name: string,
 ): Record<string, number | boolean | string> {
@@ -231,7 +231,7 @@ function mixerNode(
 }
 
 /** The layer's parameters read back as float64, named relative to the layer. */
-async function mixerParams(params: Map<string, Tensor>, prefix: string): Promise<Map<string, CpuTensor>> {
+export async function mixerParams(params: Map<string, Tensor>, prefix: string): Promise<Map<string, CpuTensor>> {
   const out = new Map<string, CpuTensor>();
   for (const [name, t] of params)
     if (name.startsWith(`${prefix}.`)) out.set(name.slice(prefix.length + 1), cpuTensor(t.shape, await t.read()));

@@ -9,6 +9,7 @@ import type { Engine } from '../../../gpu/engine.js';
 import { uploadParams } from '../../../gpu/generate/load-params.js';
 import type { ParamMap } from '../../../gpu/nn/module.js';
 import { ProbeForward } from '../../../gpu/analysis/probe-forward.js';
+import { resolveTask } from '../../../shared/tasks/index.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { RunStore, type Run, type RunInfo } from '../runs/run-store.js';
 
@@ -65,6 +66,9 @@ export function loadRun(engine: Engine, run: Run, step?: number): AnalysisRun {
 }
 
 function trainLength(info: RunInfo): number {
+  // A task fixes its own sequence length (the trainer takes it from the task, whatever --seq said).
+  const data = info.data as { kind?: unknown; task?: unknown; params?: Record<string, number> };
+  if (data.kind === 'task' && typeof data.task === 'string') return resolveTask(data.task, data.params ?? {}).seqLen;
   const seqLen = Number((info.train as { seqLen?: unknown }).seqLen);
   if (Number.isInteger(seqLen) && seqLen > 0) return seqLen;
   throw new AnalysisError(

@@ -7,11 +7,13 @@ import type { Engine } from '../../../gpu/engine.js';
 import { detectCollapse, type CollapseFinding, type CollapseStatus } from '../../../gpu/analysis/collapse.js';
 import { checkStreamBudget, estimateStreamMemory } from '../../../gpu/analysis/memory-estimate.js';
 import { entryStats, headLayout, isMemoryEntry, MAX_HEADS, type HeadStats } from '../../../gpu/analysis/state-stats.js';
-import { streamScores, type HostState } from '../../../gpu/analysis/stream.js';
-import { mixerLayers } from '../../../gpu/generate/memory.js';
+import { streamScores, type HostState, type HostTensor } from '../../../gpu/analysis/stream.js';
+import { implicitLayer, supportsImplicit } from '../../../gpu/analysis/implicit/index.js';
+import { mixerLayers, type MixerLayer } from '../../../gpu/generate/memory.js';
+import { mixerNode, mixerParams } from './implicit-attention.js';
 import { DEFAULT_BUDGET_BYTES } from './extrapolation.js';
 import { probeTokens, type ProbeKind } from './probes.js';
-import { AnalysisError, loadRun, openRun, saveAnalysis, type AnalysisDocument } from './run-model.js';
+import { AnalysisError, loadRun, openRun, saveAnalysis, type AnalysisDocument, type AnalysisRun } from './run-model.js';
 
 export interface StatesRequest {
   runsDir: string;
@@ -48,11 +50,23 @@ export interface EntrySeries {
   collapse: ({ head: number; statistic: (typeof DETECTED)[number] } & CollapseFinding)[];
 }
 
+export interface DecaySeries {
+  /** What a unit is (a head of a matrix state, a channel of a diagonal one). */
+  unit: string;
+  units: number;
+  /** Units per reported group (as for the state heads). */
+  groupSize: number;
+  /** Mean log decay per group over the tokens of each sample window [group][sample] (≤ 0; 0 = no forgetting). */
+  meanLogDecay: number[][];
+}
+
 export interface LayerStates {
   name: string;
   kind: string;
   family: string;
   entries: EntrySeries[];
+  /** The decay of the state per token, from the family's gates (null where the family has none). */
+  decay: DecaySeries | null;
 }
 
 export interface FlaggedHead {
@@ -114,7 +128,23 @@ export async function runStates(
           layer.entries.set(entry, samples);
         }
     };
-    await streamScores(engine, loaded.probe, loaded.params, { ...tokens, chunk: every, onState: collect });
+    // The first sequence's mixer inputs, for the decay statistics computed from each family's gates.
+    const inputs = new Map<string, Float64Array>();
+    const keepInput = (name: string, start: number, x: HostTensor) => {
+      const [, C, d] = x.shape;
+      const all = inputs.get(name) ?? new Float64Array(tokens.length * d);
+      all.set(x.data.subarray(0, C * d), start * d);
+      inputs.set(name, all);
+    };
+    await streamScores(engine, loaded.probe, loaded.params, {
+      ...tokens,
+      chunk: every,
+      onState: collect,
+      onMixerInput: keepInput,
+    });
+    const decays = new Map<string, DecaySeries | null>();
+    for (const layer of layers)
+      decays.set(layer.name, await decaySeries(loaded, layer, inputs.get(layer.name)!, positions, every, maxHeads));
 
     const flagged: FlaggedHead[] = [];
     const result: StatesResult = {
@@ -152,6 +182,7 @@ export async function runStates(
               });
           return { entry, shape, heads, groupSize, series, collapse };
         }),
+        decay: decays.get(layer.name) ?? null,
       })),
     };
     const doc: AnalysisDocument = {
@@ -167,4 +198,38 @@ export async function runStates(
   } finally {
     loaded.release();
   }
+}
+
+/**
+ * Mean log decay per unit group and sample window, from the family's own gates on the first sequence's
+ * layer inputs (implicit/*.ts computes them exactly as the references do). Null for families without a
+ * decay (attention, convolutions, nonlinear RNNs) or without a formulation yet.
+ */
+async function decaySeries(
+  loaded: AnalysisRun,
+  layer: MixerLayer,
+  x: Float64Array,
+  positions: number[],
+  every: number,
+  maxHeads: number,
+): Promise<DecaySeries | null> {
+  if (!supportsImplicit(layer.kind) || layer.family === 'nonlinear-rnn' || layer.family === 'attention') return null;
+  const params = await mixerParams(loaded.params, layer.name);
+  const built = implicitLayer(layer.kind, params, mixerNode(loaded.model, layer.name), layer.width, x);
+  if (!built.logDecay) return null;
+  const units = built.logDecay.length / built.T;
+  const { heads: groups, groupSize } = headLayout([1, units], maxHeads);
+  const meanLogDecay = Array.from({ length: groups }, (_, g) =>
+    positions.map((end) => {
+      let acc = 0;
+      let n = 0;
+      for (let t = Math.max(0, end - every); t < end; t++)
+        for (let u = g * groupSize; u < Math.min(units, (g + 1) * groupSize); u++) {
+          acc += built.logDecay![t * units + u];
+          n++;
+        }
+      return acc / n;
+    }),
+  );
+  return { unit: built.unit, units, groupSize, meanLogDecay };
 }
