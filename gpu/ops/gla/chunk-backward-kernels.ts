@@ -1,10 +1,11 @@
 // WGSL of the chunked class-B recurrence, backward pass. With dO the output gradient, S₀ the state
 // entering chunk n (saved by the forward) and dS₁ the gradient of the state leaving it:
-//   dS₀    = Diag(exp γ_last) dS₁ + scale Σ_i (q_i ⊙ exp γ_i) dO_iᵀ          (sequential, reverse),
+//   dS₀    = Diag(exp γ_last) dS₁ + scale Σ_i q̂_i dO_iᵀ                        (sequential, reverse),
 //   dA_ij  = scale dO_i·v_j                                                   (j ≤ i),
 //   dq_i   = scale exp(γ_i) ⊙ (S₀ dO_i) + Σ_{j≤i} dA_ij k_j ⊙ exp(γ_i − γ_j),
 //   dk_j   = Σ_{i≥j} dA_ij q_i ⊙ exp(γ_i − γ_j) + exp(γ_last − γ_j) ⊙ (dS₁ v_j),
-//   dv_j   = scale Σ_{i≥j} A_ij dO_i + dS₁ᵀ (k_j ⊙ exp(γ_last − γ_j)).
+//   dv_j   = scale Σ_{i≥j} A_ij dO_i + dS₁ᵀ k̂_j,
+// with q̂ = q ⊙ exp γ and k̂ = k ⊙ exp(γ_last − γ) saved by the forward (chunk-kernels.ts).
 // The decay's gradient follows from the identity dG_t = q_t ⊙ dq_t − k_t ⊙ dk_t for the cumulative
 // decay G_t of the whole sequence (every q_t enters with exp(+G_t), every k_t with exp(−G_t)), plus
 // Σ_c S_T ⊙ dS_T at the last token; dg is its reverse cumulative sum (decay-grad.ts). dq, dk and dv
@@ -17,7 +18,7 @@ import { PARALLEL_THREADS } from './common.js';
 /** The reverse pass over chunks: dhs[n] = dS₁ of chunk n; dh0 = dS₀ of the first chunk. Per state element. */
 export function stateBackwardKernel(s: ChunkVariant): string {
   return `${header(s)}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> qd: array<f32>;
 @group(0) @binding(2) var<storage, read> gcum: array<f32>;
 @group(0) @binding(3) var<storage, read> dout: array<f32>;
 @group(0) @binding(4) var<storage, read> dfinal: array<f32>;
@@ -40,7 +41,7 @@ ${linearMain()}
     var acc = exp(gcum[gidx(tok(b, t0 + len - 1u, h), d)]) * ds;
     for (var j = 0u; j < len; j++) {
       let r = tok(b, t0 + j, h);
-      acc += u.scale * q[r * u.K + d] * exp(gcum[gidx(r, d)]) * dout[r * u.V + c];
+      acc += u.scale * qd[r * u.K + d] * dout[r * u.V + c];
     }
     ds = acc;
   }
@@ -131,7 +132,8 @@ export function dvKernel(s: ChunkVariant): string {
 @group(0) @binding(3) var<storage, read> gcum: array<f32>;
 @group(0) @binding(4) var<storage, read> dhs: array<f32>;
 @group(0) @binding(5) var<storage, read> dout: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(6) var<storage, read> kd: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dv: array<f32>;
 var<workgroup> a: array<f32, ${s.chunk * s.chunk}>;
 ${scoreFn(s)}
 ${CHUNK_MAIN}
@@ -151,9 +153,7 @@ ${CHUNK_MAIN}
       var intra = 0.0;
       for (var i = j; i < len; i++) { intra += a[i * C + j] * dout[tok(b, t0 + i, h) * DV + c]; }
       var carried = 0.0;
-      for (var d = 0u; d < DK; d++) {
-        carried += k[r * DK + d] * exp(gcum[gidx(rlast, d)] - gcum[gidx(r, d)]) * dhs[(hb + d) * DV + c];
-      }
+      for (var d = 0u; d < DK; d++) { carried += kd[r * DK + d] * dhs[(hb + d) * DV + c]; }
       dv[r * DV + c] = u.scale * intra + carried;
     }
   }

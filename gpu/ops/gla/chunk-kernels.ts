@@ -6,8 +6,10 @@
 //   o_i    = scale · (Σ_d q_i[d] exp(γ_i[d]) S₀[d,:] + Σ_{j≤i} A_ij v_j),
 //   S₁     = Diag(exp γ_last) S₀ + Σ_j (k_j ⊙ exp(γ_last − γ_j)) v_jᵀ.
 // Every exponential is of a difference of cumulative decays that is ≤ 0 (a "stable segment sum");
-// exp(+cumsum) is never formed. Three dispatches: `cumsum` (γ), `state` (sequential over chunks, one
-// invocation per state element: the elements evolve independently), `output` (parallel over chunks).
+// exp(+cumsum) is never formed. Four dispatches: `cumsum` (γ), `decayed` (q̂_i = q_i ⊙ exp γ_i and
+// k̂_j = k_j ⊙ exp(γ_last − γ_j) once per token, so that the inner loops below take no exponential),
+// `state` (sequential over chunks, one invocation per state element: the elements evolve
+// independently), `output` (parallel over chunks).
 // A scalar decay per head is the same computation with γ_i[d] independent of d, which lets the score
 // take one exponential per pair instead of one per channel.
 
@@ -84,13 +86,35 @@ ${linearMain()}
 }`;
 }
 
+/** q̂ = q ⊙ exp γ and k̂ = k ⊙ exp(γ_last − γ) (γ_last of the token's chunk), one invocation per element. */
+export function decayedKernel(s: ChunkVariant): string {
+  return `${header(s)}
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> gcum: array<f32>;
+@group(0) @binding(4) var<storage, read_write> qd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> kd: array<f32>;
+${linearMain()}
+  if (i >= u.B * u.T * u.H * u.K) { return; }
+  let d = i % u.K;
+  let r = i / u.K;
+  let h = r % u.H;
+  let t = (r / u.H) % u.T;
+  let b = r / (u.H * u.T);
+  let last = min(u.T, (t / C + 1u) * C) - 1u;
+  let g = gcum[gidx(r, d)];
+  qd[i] = q[i] * exp(g);
+  kd[i] = k[i] * exp(gcum[gidx(tok(b, last, h), d)] - g);
+}`;
+}
+
 /**
  * Sequential pass over chunks: stores each chunk's entering state S₀ in \`hs\` and advances
- * S ← Diag(exp γ_last) S + Σ_j (k_j ⊙ exp(γ_last − γ_j)) v_jᵀ. One invocation per state element (b·h, d, c).
+ * S ← Diag(exp γ_last) S + Σ_j k̂_j v_jᵀ. One invocation per state element (b·h, d, c).
  */
 export function stateKernel(s: ChunkVariant): string {
   return `${header(s)}
-@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(1) var<storage, read> kd: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> gcum: array<f32>;
 @group(0) @binding(4) var<storage, read> h0: array<f32>;
@@ -113,7 +137,7 @@ ${linearMain()}
     var acc = exp(glast) * st;
     for (var j = 0u; j < len; j++) {
       let r = tok(b, t0 + j, h);
-      acc += k[r * u.K + d] * exp(glast - gcum[gidx(r, d)]) * v[r * u.V + c];
+      acc += kd[r * u.K + d] * v[r * u.V + c];
     }
     st = acc;
   }
@@ -121,7 +145,7 @@ ${linearMain()}
 }`;
 }
 
-/** o_i = scale · (Σ_d q_i[d] exp(γ_i[d]) S₀[d,:] + Σ_{j≤i} A_ij v_j), parallel over chunks. */
+/** o_i = scale · (q̂_iᵀ S₀ + Σ_{j≤i} A_ij v_j), parallel over chunks. */
 export function outputKernel(s: ChunkVariant): string {
   return `${header(s)}
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -129,7 +153,8 @@ export function outputKernel(s: ChunkVariant): string {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> gcum: array<f32>;
 @group(0) @binding(5) var<storage, read> hs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<storage, read> qd: array<f32>;
+@group(0) @binding(7) var<storage, read_write> o: array<f32>;
 var<workgroup> a: array<f32, ${s.chunk * s.chunk}>;
 ${scoreFn(s)}
 ${CHUNK_MAIN}
@@ -147,7 +172,7 @@ ${CHUNK_MAIN}
     if (i < len) {
       let r = tok(b, t0 + i, h);
       var inter = 0.0;
-      for (var d = 0u; d < DK; d++) { inter += q[r * DK + d] * exp(gcum[gidx(r, d)]) * hs[(hb + d) * DV + c]; }
+      for (var d = 0u; d < DK; d++) { inter += qd[r * DK + d] * hs[(hb + d) * DV + c]; }
       var intra = 0.0;
       for (var j = 0u; j <= i; j++) { intra += a[i * C + j] * v[tok(b, t0 + j, h) * DV + c]; }
       o[r * DV + c] = u.scale * (inter + intra);

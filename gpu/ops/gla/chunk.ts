@@ -1,5 +1,6 @@
 // The chunked class-B recurrence as a differentiable op — the training form of linear attention,
-// RetNet, GLA, HGRN2, Mamba-2, RWKV-6, mLSTM and GSA. Forward: cumsum, state, output (chunk-kernels.ts);
+// RetNet, GLA, HGRN2, Mamba-2, RWKV-6, mLSTM and GSA. Forward: cumsum, decayed, state, output
+// (chunk-kernels.ts);
 // backward: state-backward, dq, dk, dv and the decay gradient (chunk-backward-kernels.ts, decay-grad.ts).
 
 import { record } from '../../autograd.js';
@@ -8,7 +9,7 @@ import { linearGrid } from '../../grid.js';
 import type { Tensor } from '../../tensor.js';
 import { zeros } from '../elementwise.js';
 import { dkKernel, dqKernel, dvKernel, stateBackwardKernel } from './chunk-backward-kernels.js';
-import { cumsumKernel, outputKernel, stateKernel, type ChunkVariant } from './chunk-kernels.js';
+import { cumsumKernel, decayedKernel, outputKernel, stateKernel, type ChunkVariant } from './chunk-kernels.js';
 import {
   DEFAULT_CHUNK,
   HAS_FINAL_GRAD,
@@ -29,6 +30,9 @@ interface Saved {
   gcum: Tensor;
   /** The state entering every chunk, [B·H, NT, K, V]. */
   hs: Tensor;
+  /** q ⊙ exp γ and k ⊙ exp(γ_last − γ) (q and k themselves without a decay). */
+  qd: Tensor;
+  kd: Tensor;
 }
 
 /**
@@ -46,26 +50,34 @@ export function chunkGla(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions = 
   const elements = d.B * d.H * d.K * d.V;
 
   let gcum: Tensor;
+  let qd = q;
+  let kd = k;
   if (options.g) {
     gcum = engine.empty(options.g.shape);
+    qd = engine.empty(q.shape);
+    kd = engine.empty(k.shape);
     engine.dispatch(
       { name: 'gla:cumsum', wgsl: cumsumKernel(variant) },
       { bindings: [options.g, gcum], uniforms, workgroups: linearGrid(d.B * d.H * NT * d.GK) },
+    );
+    engine.dispatch(
+      { name: 'gla:decayed', wgsl: decayedKernel(variant) },
+      { bindings: [q, k, gcum, qd, kd], uniforms, workgroups: linearGrid(q.size) },
     );
   } else {
     gcum = zeros(engine, [d.B, d.T, d.H]);
   }
   const h0 = options.initialState ?? engine.empty([1]);
-  const saved: Saved = { gcum, hs: engine.empty([d.B * d.H, NT, d.K, d.V]) };
+  const saved: Saved = { gcum, hs: engine.empty([d.B * d.H, NT, d.K, d.V]), qd, kd };
   const o = engine.empty([d.B, d.T, d.H, d.V]);
   const finalState = engine.empty([d.B, d.H, d.K, d.V]);
   engine.dispatch(
     { name: 'gla:state', wgsl: stateKernel(variant) },
-    { bindings: [k, v, gcum, h0, saved.hs, finalState], uniforms, workgroups: linearGrid(elements) },
+    { bindings: [kd, v, gcum, h0, saved.hs, finalState], uniforms, workgroups: linearGrid(elements) },
   );
   engine.dispatch(
     { name: 'gla:output', wgsl: outputKernel(variant) },
-    { bindings: [q, k, v, gcum, saved.hs, o], uniforms, workgroups: [NT, d.B * d.H] },
+    { bindings: [q, k, v, gcum, saved.hs, qd, o], uniforms, workgroups: [NT, d.B * d.H] },
   );
   if (!options.initialState) h0.release();
 
@@ -75,6 +87,10 @@ export function chunkGla(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions = 
   if (!engine.isGradEnabled || !present.some((t) => t.requiresGrad)) {
     saved.gcum.release();
     saved.hs.release();
+    if (options.g) {
+      saved.qd.release();
+      saved.kd.release();
+    }
     return { o, finalState };
   }
 
@@ -137,7 +153,7 @@ function chunkBackward(
   engine.dispatch(
     { name: 'gla:state-backward', wgsl: stateBackwardKernel(variant) },
     {
-      bindings: [x.q, saved.gcum, gO, dfinal, dhs, dh0],
+      bindings: [saved.qd, saved.gcum, gO, dfinal, dhs, dh0],
       uniforms,
       workgroups: linearGrid(d.B * d.H * d.K * d.V),
     },
@@ -152,7 +168,7 @@ function chunkBackward(
   );
   engine.dispatch(
     { name: 'gla:dv', wgsl: dvKernel(variant) },
-    { bindings: [x.q, x.k, saved.gcum, dhs, gO, dv], uniforms, workgroups: parallel },
+    { bindings: [x.q, x.k, saved.gcum, dhs, gO, saved.kd, dv], uniforms, workgroups: parallel },
   );
   const dg = x.g?.requiresGrad
     ? decayGrad(engine, d, x.g, { q: x.q, dq, k: x.k, dk, finalState: x.finalState, dFinal: gS })
