@@ -3,8 +3,10 @@
 // parallel form, T=2048 with strong decay stays finite and on the reference, state size by formula,
 // and bad options fail naming the layer and the option.
 
+import { describe, expect, it } from 'vitest';
 import { cpuTensor, randn, toFloat32, uniform } from '../../gpu/cpu/tensor.js';
-import type { MixerOptions } from '../../gpu/nn/mixer.js';
+import { mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
+import { createParams, paramView } from '../../gpu/nn/module.js';
 import '../../gpu/nn/mixers/linear-matrix/index.js';
 import type { RefParams, RefState } from '../../gpu/nn/mixers/linear-diagonal/ref-utils.js';
 import { glaConfig } from '../../gpu/nn/mixers/linear-matrix/gla.js';
@@ -23,6 +25,7 @@ import { rwkv6Config } from '../../gpu/nn/mixers/linear-matrix/rwkv6.js';
 import { rwkv6Ref } from '../../gpu/nn/mixers/linear-matrix/rwkv6.ref.js';
 import { gsaConfig } from '../../gpu/nn/mixers/linear-matrix/gsa.js';
 import { gsaRef } from '../../gpu/nn/mixers/linear-matrix/gsa.ref.js';
+import { useEngine } from '../helpers/gpu.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -275,3 +278,35 @@ for (const options of [
     gradT: 17,
   });
 }
+
+// ---------------------------------------------------------------- bad calls
+
+describe('bad inputs and states raise errors naming the layer, the entry and the shapes', () => {
+  const engine = useEngine();
+  it('wrong input width, wrong step rank, a missing or misshapen state entry', async () => {
+    const e = await engine();
+    const gla = mixerFactory('gla').create(D, { num_heads: 2 });
+    const prefixed = createParams(
+      e,
+      gla.params().map((s) => ({ ...s, name: `layers.3.mixer.${s.name}` })),
+      1,
+    );
+    const q = paramView(prefixed, 'layers.3.mixer');
+    expect(() => gla.forward(q, e.empty([2, 5, 7]))).toThrow(
+      /gla layer "layers.3.mixer": parallel input must be \[B, T, 8\], got \[2,5,7\]/,
+    );
+    expect(() => gla.step(q, e.empty([2, 1, 8]), gla.initialState(e, 2))).toThrow(
+      /gla layer "layers.3.mixer": step input must be \[B, 8\], got \[2,1,8\]/,
+    );
+    expect(() => gla.forward(q, e.empty([2, 5, 8]), { initialState: { S: e.empty([2, 2, 4, 4]) } })).toThrow(
+      /gla layer "layers.3.mixer": state "S" must have shape \[2,2,2,4\], got \[2,2,4,4\]/,
+    );
+    const mlstm = mixerFactory('mlstm').create(D, { num_heads: 2, round_proj_up_to_multiple_of: 4 });
+    const m = paramView(createParams(e, mlstm.params(), 1), '');
+    const state = mlstm.initialState(e, 2);
+    delete state.m;
+    expect(() => mlstm.step(m, e.empty([2, D]), state)).toThrow(
+      /mlstm layer "": state "m" is missing \(expected \[2,2\]\)/,
+    );
+  });
+});
