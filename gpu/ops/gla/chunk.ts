@@ -1,7 +1,7 @@
 // The chunked class-B recurrence as a differentiable op — the training form of linear attention,
-// RetNet, GLA, HGRN2, Mamba-2, RWKV-6, mLSTM and GSA. Forward: cumsum, decayed, state, output
-// (chunk-kernels.ts);
-// backward: state-backward, dq, dk, dv and the decay gradient (chunk-backward-kernels.ts, decay-grad.ts).
+// RetNet, GLA, HGRN2, Mamba-2, RWKV-6, mLSTM and GSA. Forward: cumsum, decayed, state and output
+// (chunk-kernels.ts); backward: state-backward, dq, dk, dv and the decay gradient
+// (chunk-backward-kernels.ts, decay-grad.ts).
 
 import { record } from '../../autograd.js';
 import type { Engine } from '../../engine.js';
