@@ -4,7 +4,7 @@
 // and bad options fail naming the layer and the option.
 
 import { describe, expect, it } from 'vitest';
-import { cpuTensor, randn, toFloat32, uniform } from '../../gpu/cpu/tensor.js';
+import { cpuTensor, randn, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
 import { mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
 import { createParams, paramView } from '../../gpu/nn/module.js';
 import '../../gpu/nn/mixers/linear-matrix/index.js';
@@ -25,7 +25,7 @@ import { rwkv6Config } from '../../gpu/nn/mixers/linear-matrix/rwkv6.js';
 import { rwkv6Ref } from '../../gpu/nn/mixers/linear-matrix/rwkv6.ref.js';
 import { gsaConfig } from '../../gpu/nn/mixers/linear-matrix/gsa.js';
 import { gsaRef } from '../../gpu/nn/mixers/linear-matrix/gsa.ref.js';
-import { useEngine } from '../helpers/gpu.js';
+import { relativeError, useEngine } from '../helpers/gpu.js';
 import { describeMixer } from './diagonal-mixer-harness.js';
 
 const D = 8;
@@ -56,7 +56,9 @@ const normalState =
 
 for (const options of [
   { num_heads: 2, feature_map: 'elu', chunk_size: '16' },
-  { num_heads: 2, expand_v: 1.5, feature_map: 'relu', normalize: true, norm_k: true, output_norm: 'identity' },
+  // Smooth feature maps only here: finite differences across a ReLU kink are not a derivative (relu
+  // and identity are checked forward and step-by-step below).
+  { num_heads: 2, expand_v: 1.5, feature_map: 'elu', normalize: true, norm_k: true, output_norm: 'identity' },
 ] as MixerOptions[]) {
   const c = linearAttentionConfig(D, options);
   const width = c.headV + (c.normalize ? 1 : 0);
@@ -258,7 +260,7 @@ for (const options of [
 
 for (const options of [
   { num_heads: 2, num_slots: 3, chunk_size: '16' },
-  { num_heads: 1, expand_k: 0.5, num_slots: 0, feature_map: 'relu' },
+  { num_heads: 1, expand_k: 0.5, num_slots: 0 },
 ] as MixerOptions[]) {
   const c = gsaConfig(D, options);
   describeMixer({
@@ -278,6 +280,45 @@ for (const options of [
     gradT: 17,
   });
 }
+
+// Finite differences across a ReLU kink are not a derivative, so the non-smooth feature maps are
+// checked here forward and step-by-step only (their gradients are the same code paths as above).
+describe('non-smooth feature maps: parallel form = float64 reference = step-by-step (T=19)', () => {
+  const engine = useEngine();
+  const cases: [string, MixerOptions, (p: RefParams, x: CpuTensor) => CpuTensor][] = [];
+  for (const options of [
+    { num_heads: 2, feature_map: 'relu', norm_q: true },
+    { num_heads: 2, feature_map: 'identity' },
+  ] as MixerOptions[]) {
+    cases.push(['linear_attn', options, (p, x) => linearAttentionRef(linearAttentionConfig(D, options), p, x).y]);
+  }
+  const gsaRelu: MixerOptions = { num_heads: 2, num_slots: 3, feature_map: 'relu' };
+  cases.push(['gsa', gsaRelu, (p, x) => gsaRef(gsaConfig(D, gsaRelu), p, x).y]);
+  for (const [kind, options, reference] of cases) {
+    it(`${kind} ${JSON.stringify(options)}`, async () => {
+      const e = await engine();
+      const mixer = mixerFactory(kind).create(D, options);
+      const params: RefParams = new Map(mixer.params().map((s, i) => [s.name, toFloat32(randn(s.shape, i + 1, 0.3))]));
+      const gpu = paramView(new Map([...params].map(([n, t]) => [n, e.fromArray(t.data, t.shape)])), '');
+      const x = toFloat32(randn([2, 19, D], 7));
+      const expected = reference(params, x).data;
+      expect(relativeError(await mixer.forward(gpu, e.fromArray(x.data, x.shape)).y.read(), expected)).toBeLessThan(
+        1e-4,
+      );
+      let state = mixer.initialState(e, 2);
+      const steps = new Float64Array(expected.length);
+      for (let t = 0; t < 19; t++) {
+        const token = cpuTensor([2, D]);
+        for (let b = 0; b < 2; b++) token.data.set(x.data.subarray((b * 19 + t) * D, (b * 19 + t + 1) * D), b * D);
+        const out = mixer.step(gpu, e.fromArray(token.data, token.shape), state);
+        const y = await out.y.read();
+        for (let b = 0; b < 2; b++) steps.set(y.subarray(b * D, (b + 1) * D), (b * 19 + t) * D);
+        state = out.state;
+      }
+      expect(relativeError(steps, expected)).toBeLessThan(1e-4);
+    });
+  }
+});
 
 // ---------------------------------------------------------------- bad calls
 
