@@ -42,6 +42,8 @@ export class Engine {
   dispatchCount = 0;
   /** An object the host needs alive as long as the device (dawn.node's GPU instance); dropped on destroy. */
   hostHandle: unknown = null;
+  /** Called once by destroy(): lets the host release what it holds for this device. */
+  onDestroy: (() => void) | null = null;
 
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -286,6 +288,8 @@ export class Engine {
     this.uniformBuffer.destroy();
     this.device.destroy();
     this.hostHandle = null;
+    this.onDestroy?.();
+    this.onDestroy = null;
   }
 
   // ---------------------------------------------------------------- internals

@@ -9,23 +9,61 @@ export interface NodeGpuOptions extends AcquireOptions {
   flags?: string[];
 }
 
-export async function createNodeEngine(options: NodeGpuOptions = {}): Promise<Engine> {
-  let gpu: GPU | undefined;
-  try {
-    const webgpu = await import('webgpu');
-    Object.assign(globalThis, webgpu.globals);
-    gpu = webgpu.create(options.flags ?? []);
-  } catch (error) {
-    throw new WebGpuUnavailableError(`the dawn.node binding failed to load (${(error as Error).message})`);
-  }
-  const context = await acquireDevice(gpu, options);
-  const engine = new Engine(context);
-  // The dawn.node instance must outlive its device (when it is collected early, Dawn's worker threads
-  // crash with futex errors), yet while referenced it keeps Node from exiting: the engine holds it
-  // until destroy().
-  engine.hostHandle = gpu;
-  gpu = undefined;
+// One dawn.node instance per process and flag set, shared by the engines made from it. The instance must
+// outlive every device made from it (collected early, Dawn's worker threads crash the process with futex
+// errors or pthread assertions), and creating and dropping instances back to back (one per training run
+// in a test file) made that crash more likely under load. While referenced it keeps Node from exiting, so
+// it is dropped a moment after its last engine is destroyed.
+interface SharedInstance {
+  gpu: GPU;
+  users: number;
+  release?: ReturnType<typeof setTimeout>;
+}
+const instances = new Map<string, SharedInstance>();
+const LINGER_MS = 1000;
 
+async function acquireInstance(flags: string[]): Promise<{ gpu: GPU; done: () => void }> {
+  const key = flags.join('\n');
+  let shared = instances.get(key);
+  if (!shared) {
+    try {
+      const webgpu = await import('webgpu');
+      Object.assign(globalThis, webgpu.globals);
+      shared = { gpu: webgpu.create(flags), users: 0 };
+    } catch (error) {
+      throw new WebGpuUnavailableError(`the dawn.node binding failed to load (${(error as Error).message})`);
+    }
+    instances.set(key, shared);
+  }
+  clearTimeout(shared.release);
+  shared.users++;
+  const entry = shared;
+  let released = false;
+  return {
+    gpu: entry.gpu,
+    done: () => {
+      if (released) return;
+      released = true;
+      if (--entry.users > 0) return;
+      entry.release = setTimeout(() => {
+        if (entry.users === 0 && instances.get(key) === entry) instances.delete(key);
+      }, LINGER_MS);
+    },
+  };
+}
+
+export async function createNodeEngine(options: NodeGpuOptions = {}): Promise<Engine> {
+  const instance = await acquireInstance(options.flags ?? []);
+  let context;
+  try {
+    context = await acquireDevice(instance.gpu, options);
+  } catch (error) {
+    instance.done();
+    throw error;
+  }
+  const engine = new Engine(context);
+  engine.hostHandle = instance.gpu;
+  engine.onDestroy = instance.done;
   engine.debug = process.env.STATELAB_DEBUG === '1';
   return engine;
 }
