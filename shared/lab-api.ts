@@ -1,9 +1,22 @@
 // The one contract between the renderer and the host. The renderer only ever sees a `LabApi`, built by
 // `createLabClient` over a transport: the Electron preload's bridge (one IPC channel `lab:<method>` per
-// method) or the browser-mode HTTP client (`POST /api/<method>` with body `{"args": [...]}`). Both answer
-// a `LabReply`, so error codes survive either transport. The host validates every call with
-// `LAB_API_ARGUMENTS` before a service method runs: arguments are checked in one place for both.
-// Later issues add runs, datasets and workspaces here.
+// method) or the browser-mode HTTP client (`POST /api/<method>` with body `{"args": [...]}`, bytes as
+// `{"$bytes": base64}` — see `toWire`). Both answer a `LabReply`, so error codes survive either transport.
+// The host validates every call with `LAB_API_ARGUMENTS` before a service method runs: arguments are
+// checked in one place for both. File access is by name inside the workspace (never a path from the page).
+
+import {
+  expectBytes,
+  expectCount,
+  expectEnum,
+  expectNumber,
+  expectObject,
+  expectString,
+  LabApiError,
+  type LabErrorCode,
+} from './lab-api-checks.js';
+
+export { LabApiError, toWire, fromWire, type LabErrorCode } from './lab-api-checks.js';
 
 export type LabMode = 'electron' | 'browser';
 
@@ -26,72 +39,341 @@ export interface BundledText {
   bytes: number;
 }
 
+/** A tokenized text split as the CLI splits it: int32 token ids (little-endian bytes). */
+export interface TokenData {
+  tokenizer: 'byte';
+  vocabSize: number;
+  train: Uint8Array;
+  validation: Uint8Array;
+}
+
+export interface WorkspaceInfo {
+  /** Absolute folder holding `graphs/`, `runs/` and `exports/`. */
+  path: string;
+  /** Recently opened workspaces, most recent first (Electron keeps them; browser mode has one). */
+  recent: string[];
+  /** Whether the host can show native dialogs (pick a workspace, choose an export folder). */
+  dialogs: boolean;
+}
+
+export interface TemplateInfo {
+  id: string;
+  name: string;
+  description: string;
+}
+
+export interface GraphFileInfo {
+  /** File name inside the workspace's `graphs/` folder, without `.json`. */
+  name: string;
+  bytes: number;
+  modified: string;
+}
+
+/** What the app trains on. Bundled texts are byte-level; run.json records them by file path like the CLI. */
+export type AppDataSpec =
+  | { kind: 'bundled-text'; id: string; validationFraction: number }
+  | { kind: 'task'; task: string; params: Record<string, number> };
+
+/** The `train` section of run.json, as the CLI writes and `statelab resume` reads it. */
+export interface RunTrainSettings {
+  steps: number;
+  batch: number;
+  seqLen: number;
+  lr: number;
+  evalEvery: number;
+  evalBatches: number;
+  checkpointEvery: number;
+  warmupSteps: number;
+  weightDecay: number;
+  clipNorm: number;
+}
+
+export interface NewRunRequest {
+  name: string;
+  /** A graph document (checked and compiled by the host before anything is written). */
+  graph: unknown;
+  data: AppDataSpec;
+  train: RunTrainSettings;
+  seed: number;
+  /** The WebGPU adapter the Worker trains on. */
+  device: Record<string, string | number | boolean>;
+}
+
+/** One line of metrics.jsonl (the trainer's MetricsRow). */
+export interface RunMetricsRow {
+  step: number;
+  loss: number;
+  val_loss?: number;
+  lr: number;
+  grad_norm: number;
+  tokens_per_s: number;
+  memory_bytes: number;
+  encode_ms: number;
+}
+
+export const RUN_STATUSES = ['running', 'completed', 'target-reached', 'stopped', 'non-finite', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  created: string;
+  status: RunStatus;
+  message?: string;
+  /** A readable description of the data (`bundled text lighthouse`, `task mqar`). */
+  data: string;
+  steps: number;
+  lastStep: number | null;
+  lastLoss: number | null;
+  bestValLoss: number | null;
+  checkpoints: number[];
+}
+
+export interface RunDetail extends RunSummary {
+  train: Record<string, unknown>;
+  seed: number;
+  metrics: RunMetricsRow[];
+  graph: unknown;
+}
+
+export interface ExportedFile {
+  name: string;
+  bytes: number;
+}
+
+/** Files of an export handed to the page for download (browser mode). */
+export interface ExportDownload {
+  folderName: string;
+  files: { name: string; data: Uint8Array }[];
+}
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
   listTexts(): Promise<BundledText[]>;
   /** The full contents of one bundled text. */
   readText(id: string): Promise<string>;
+  /** A bundled text tokenized and split with the CLI's own data code (what the Worker trains on). */
+  readTextTokens(id: string, validationFraction: number): Promise<TokenData>;
+
+  workspace(): Promise<WorkspaceInfo>;
+  /** Electron: asks for a folder with the system dialog (null when cancelled). */
+  chooseWorkspace(): Promise<WorkspaceInfo | null>;
+  /** Reopens one of `workspace().recent` (no other path is accepted). */
+  openRecentWorkspace(path: string): Promise<WorkspaceInfo>;
+
+  listTemplates(): Promise<TemplateInfo[]>;
+  /** A bundled architecture template's JSON text. */
+  readTemplate(id: string): Promise<string>;
+
+  listGraphs(): Promise<GraphFileInfo[]>;
+  readGraph(name: string): Promise<string>;
+  /** Writes `graphs/<name>.json` in the workspace, temp-then-rename. */
+  saveGraph(name: string, text: string): Promise<GraphFileInfo>;
+
+  /** Creates a run folder (run.json, graph.json, config.json) exactly as the CLI does. */
+  createRun(request: NewRunRequest): Promise<RunSummary>;
+  appendMetrics(runId: string, rows: RunMetricsRow[]): Promise<void>;
+  /** Model and optimizer safetensors (the latter with `trainer_state` metadata), as the Worker encoded them. */
+  saveCheckpoint(runId: string, model: Uint8Array, optimizer: Uint8Array): Promise<{ step: number }>;
+  finishRun(runId: string, status: RunStatus, message: string): Promise<RunSummary>;
+  listRuns(): Promise<RunSummary[]>;
+  readRun(runId: string): Promise<RunDetail>;
+
+  /** Electron: writes the HF layout (config.json, model.safetensors, …) into a folder the user picks. */
+  exportCheckpoint(runId: string, step: number): Promise<{ folder: string; files: ExportedFile[] } | null>;
+  /** The same files as bytes, for a browser download. */
+  exportDownload(runId: string, step: number): Promise<ExportDownload>;
 }
 
 export type LabMethod = keyof LabApi;
-
-/** Why a call failed, independent of the transport (HTTP status or IPC rejection). */
-export type LabErrorCode = 'bad-arguments' | 'unknown-method' | 'not-found' | 'internal';
-
-export class LabApiError extends Error {
-  constructor(
-    readonly code: LabErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LabApiError';
-  }
-}
 
 /** The prefix of every IPC channel: `lab:<method>`. */
 export const IPC_PREFIX = 'lab:';
 
 // ---------------------------------------------------------------- argument validation
 
-function expectCount(method: string, args: unknown[], names: string[]): void {
-  if (args.length !== names.length) {
-    const expected = names.length === 0 ? 'no arguments' : `${names.length} (${names.join(', ')})`;
-    throw new LabApiError('bad-arguments', `${method}: expected ${expected}, got ${args.length}`);
+const TEXT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Graph file names: readable, no folders, no leading dot (autosaves and temporaries are hidden). */
+export const GRAPH_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,79}$/;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function pattern(method: string, name: string, value: unknown, re: RegExp, what: string): string {
+  const text = expectString(method, name, value, 200);
+  if (!re.test(text) || text.includes('..')) {
+    throw new LabApiError('bad-arguments', `${method}: ${name} must be ${what}, got ${JSON.stringify(value)}`);
   }
+  return text;
 }
 
-const TEXT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const textId = (m: string, v: unknown) =>
+  pattern(m, 'id', v, TEXT_ID, 'an id (lower-case letters, digits, "-" or "_", at most 64 characters)');
+const graphName = (m: string, v: unknown) =>
+  pattern(m, 'name', v, GRAPH_NAME, 'a file name (letters, digits, space, _ . - ( ), at most 80 characters)');
+const runId = (m: string, v: unknown) => pattern(m, 'runId', v, RUN_ID, 'a run id');
+const step = (m: string, v: unknown) => expectNumber(m, 'step', v, { integer: true, min: 0 });
 
-function textId(method: string, name: string, value: unknown): string {
-  if (typeof value !== 'string' || !TEXT_ID.test(value)) {
-    throw new LabApiError(
-      'bad-arguments',
-      `${method}: ${name} must be a text id (lower-case letters, digits, "-" or "_", at most 64 characters), got ${JSON.stringify(value)}`,
-    );
+function metricsRows(method: string, value: unknown): RunMetricsRow[] {
+  if (!Array.isArray(value) || value.length > 100_000) {
+    throw new LabApiError('bad-arguments', `${method}: rows must be an array of at most 100000 metric rows`);
   }
-  return value;
+  return value.map((row, i) => {
+    const r = expectObject(method, `rows[${i}]`, row);
+    const num = (key: string, integer = false) => expectNumber(method, `rows[${i}].${key}`, r[key], { integer });
+    return {
+      step: num('step', true),
+      loss: num('loss'),
+      ...(r.val_loss !== undefined ? { val_loss: num('val_loss') } : {}),
+      lr: num('lr'),
+      grad_norm: num('grad_norm'),
+      tokens_per_s: num('tokens_per_s'),
+      memory_bytes: num('memory_bytes'),
+      encode_ms: num('encode_ms'),
+    };
+  });
+}
+
+function dataSpec(method: string, value: unknown): AppDataSpec {
+  const d = expectObject(method, 'data', value);
+  const kind = expectEnum(method, 'data.kind', d.kind, ['bundled-text', 'task'] as const);
+  if (kind === 'bundled-text') {
+    return {
+      kind,
+      id: textId(method, d.id),
+      validationFraction: expectNumber(method, 'data.validationFraction', d.validationFraction, { min: 0, max: 0.5 }),
+    };
+  }
+  const params = expectObject(method, 'data.params', d.params);
+  const checked: Record<string, number> = {};
+  for (const [key, v] of Object.entries(params)) checked[key] = expectNumber(method, `data.params.${key}`, v);
+  return { kind, task: pattern(method, 'data.task', d.task, TEXT_ID, 'a task name'), params: checked };
+}
+
+function trainSettings(method: string, value: unknown): RunTrainSettings {
+  const t = expectObject(method, 'train', value);
+  const int = (key: string, min: number, max: number) =>
+    expectNumber(method, `train.${key}`, t[key], { integer: true, min, max });
+  const num = (key: string, min: number, max: number) => expectNumber(method, `train.${key}`, t[key], { min, max });
+  return {
+    steps: int('steps', 1, 10_000_000),
+    batch: int('batch', 1, 65_536),
+    seqLen: int('seqLen', 1, 1 << 20),
+    lr: num('lr', 0, 10),
+    evalEvery: int('evalEvery', 0, 10_000_000),
+    evalBatches: int('evalBatches', 0, 10_000),
+    checkpointEvery: int('checkpointEvery', 0, 10_000_000),
+    warmupSteps: int('warmupSteps', 0, 10_000_000),
+    weightDecay: num('weightDecay', 0, 10),
+    clipNorm: num('clipNorm', 0, 1e6),
+  };
+}
+
+function newRun(method: string, value: unknown): NewRunRequest {
+  const r = expectObject(method, 'request', value);
+  const device = expectObject(method, 'request.device', r.device);
+  const flatDevice: Record<string, string | number | boolean> = {};
+  for (const [key, v] of Object.entries(device)) {
+    if (['string', 'number', 'boolean'].includes(typeof v)) flatDevice[key] = v as string | number | boolean;
+  }
+  return {
+    name: expectString(method, 'request.name', r.name, 200),
+    graph: expectObject(method, 'request.graph', r.graph),
+    data: dataSpec(method, r.data),
+    train: trainSettings(method, r.train),
+    seed: expectNumber(method, 'request.seed', r.seed, { integer: true, min: 0, max: 2 ** 32 - 1 }),
+    device: flatDevice,
+  };
 }
 
 type ArgumentCheck<M extends LabMethod> = (args: unknown[]) => Parameters<LabApi[M]>;
 
+const none =
+  <M extends LabMethod>(method: M): ArgumentCheck<M> =>
+  (args) => {
+    expectCount(method, args, []);
+    return [] as unknown as Parameters<LabApi[M]>;
+  };
+
+const MAX_CHECKPOINT_BYTES = 1 << 30;
+
 /** Per method: checks untrusted arguments and returns them typed, or throws a `bad-arguments` error. */
 export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
-  appInfo: (args) => {
-    expectCount('appInfo', args, []);
-    return [];
-  },
-  listTexts: (args) => {
-    expectCount('listTexts', args, []);
-    return [];
-  },
+  appInfo: none('appInfo'),
+  listTexts: none('listTexts'),
   readText: (args) => {
     expectCount('readText', args, ['id']);
-    return [textId('readText', 'id', args[0])];
+    return [textId('readText', args[0])];
+  },
+  readTextTokens: (args) => {
+    expectCount('readTextTokens', args, ['id', 'validationFraction']);
+    return [
+      textId('readTextTokens', args[0]),
+      expectNumber('readTextTokens', 'validationFraction', args[1], { min: 0, max: 0.5 }),
+    ];
+  },
+  workspace: none('workspace'),
+  chooseWorkspace: none('chooseWorkspace'),
+  openRecentWorkspace: (args) => {
+    expectCount('openRecentWorkspace', args, ['path']);
+    return [expectString('openRecentWorkspace', 'path', args[0], 4096)];
+  },
+  listTemplates: none('listTemplates'),
+  readTemplate: (args) => {
+    expectCount('readTemplate', args, ['id']);
+    return [textId('readTemplate', args[0])];
+  },
+  listGraphs: none('listGraphs'),
+  readGraph: (args) => {
+    expectCount('readGraph', args, ['name']);
+    return [graphName('readGraph', args[0])];
+  },
+  saveGraph: (args) => {
+    expectCount('saveGraph', args, ['name', 'text']);
+    return [graphName('saveGraph', args[0]), expectString('saveGraph', 'text', args[1], 16 << 20)];
+  },
+  createRun: (args) => {
+    expectCount('createRun', args, ['request']);
+    return [newRun('createRun', args[0])];
+  },
+  appendMetrics: (args) => {
+    expectCount('appendMetrics', args, ['runId', 'rows']);
+    return [runId('appendMetrics', args[0]), metricsRows('appendMetrics', args[1])];
+  },
+  saveCheckpoint: (args) => {
+    expectCount('saveCheckpoint', args, ['runId', 'model', 'optimizer']);
+    return [
+      runId('saveCheckpoint', args[0]),
+      expectBytes('saveCheckpoint', 'model', args[1], MAX_CHECKPOINT_BYTES),
+      expectBytes('saveCheckpoint', 'optimizer', args[2], MAX_CHECKPOINT_BYTES),
+    ];
+  },
+  finishRun: (args) => {
+    expectCount('finishRun', args, ['runId', 'status', 'message']);
+    return [
+      runId('finishRun', args[0]),
+      expectEnum('finishRun', 'status', args[1], RUN_STATUSES),
+      expectString('finishRun', 'message', args[2], 10_000),
+    ];
+  },
+  listRuns: none('listRuns'),
+  readRun: (args) => {
+    expectCount('readRun', args, ['runId']);
+    return [runId('readRun', args[0])];
+  },
+  exportCheckpoint: (args) => {
+    expectCount('exportCheckpoint', args, ['runId', 'step']);
+    return [runId('exportCheckpoint', args[0]), step('exportCheckpoint', args[1])];
+  },
+  exportDownload: (args) => {
+    expectCount('exportDownload', args, ['runId', 'step']);
+    return [runId('exportDownload', args[0]), step('exportDownload', args[1])];
   },
 };
 
 export const LAB_METHODS = Object.keys(LAB_API_ARGUMENTS) as LabMethod[];
+
+/** Methods whose HTTP bodies carry checkpoints (the browser-mode server allows them a larger body). */
+export const BULK_METHODS: ReadonlySet<LabMethod> = new Set(['saveCheckpoint', 'appendMetrics']);
 
 export function isLabMethod(name: string): name is LabMethod {
   return Object.prototype.hasOwnProperty.call(LAB_API_ARGUMENTS, name);

@@ -1,6 +1,7 @@
 // The host side of the LabApi: a plain Node object that the Electron IPC glue and the browser-mode
 // HTTP server both expose, and that tests call directly. `invokeLab` is the single entry for untrusted
-// calls: it checks the method name and the arguments before any service code runs.
+// calls: it checks the method name and the arguments before any service code runs. Everything that
+// touches files goes through the workspace (by name) or through a folder the user picked in a dialog.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,16 +14,34 @@ import {
   type LabApi,
   type LabMode,
   type LabReply,
+  type WorkspaceInfo,
 } from '../../shared/lab-api.js';
+import { bundledTextTokens } from './app/app-data.js';
+import { exportDownload, exportFolderName, exportToFolder } from './app/app-exports.js';
+import { AppRuns } from './app/app-runs.js';
+import { listTemplates, readTemplate } from './app/app-templates.js';
+import { RecentWorkspaces } from './app/recent.js';
+import { Workspace } from './app/workspace.js';
 import { listBundledTexts, readBundledText } from './bundled-texts.js';
 
 /** `assets/` of a source checkout (the packaged app passes its resources folder instead). */
 export const SOURCE_ASSETS_DIR = fileURLToPath(new URL('../../assets', import.meta.url));
 
+/** Native dialogs, where the host has them (Electron); browser mode has none. */
+export interface HostDialogs {
+  /** A folder the user picks, or null when cancelled. */
+  chooseFolder(title: string): Promise<string | null>;
+}
+
 export interface LabServiceOptions {
   mode: LabMode;
-  /** The folder holding `text/` (bundled corpora). */
+  /** The folder holding `text/` (bundled corpora) and `templates/`. */
   assetsDir: string;
+  /** The workspace folder (graphs, runs, exports); without one, workspace methods report it missing. */
+  workspaceDir?: string;
+  /** Where recent workspaces are remembered (Electron: a file in userData). */
+  settingsFile?: string;
+  dialogs?: HostDialogs;
   /** The app's version; defaults to package.json's. */
   version?: string;
   /** Extra runtime versions to report (Electron adds electron and chrome). */
@@ -31,6 +50,7 @@ export interface LabServiceOptions {
 
 export function createLabService(options: LabServiceOptions): LabApi {
   const textDir = join(options.assetsDir, 'text');
+  const templateDir = join(options.assetsDir, 'templates');
   const info: AppInfo = {
     name: 'StateLab',
     version: options.version ?? packageVersion(),
@@ -38,10 +58,71 @@ export function createLabService(options: LabServiceOptions): LabApi {
     platform: process.platform,
     versions: { node: process.versions.node, ...options.versions },
   };
+  const recent = new RecentWorkspaces(options.settingsFile ?? null);
+  let workspace: Workspace | null = null;
+  const openWorkspace = (path: string): WorkspaceInfo => {
+    workspace = new Workspace(path).ensure();
+    recent.add(workspace.root);
+    return describeWorkspace();
+  };
+  const describeWorkspace = (): WorkspaceInfo => {
+    const ws = current('workspace');
+    const known = options.settingsFile ? recent.list() : [ws.root];
+    return { path: ws.root, recent: known.length ? known : [ws.root], dialogs: !!options.dialogs };
+  };
+  const current = (method: string): Workspace => {
+    if (!workspace) throw new LabApiError('not-found', `${method}: no workspace is open`);
+    return workspace;
+  };
+  const dialogs = (method: string): HostDialogs => {
+    if (!options.dialogs) {
+      throw new LabApiError('unsupported', `${method}: this host has no file dialogs (browser mode downloads instead)`);
+    }
+    return options.dialogs;
+  };
+  if (options.workspaceDir) openWorkspace(options.workspaceDir);
+  const runs = new AppRuns(textDir, { statelab: info.version, app: options.mode, ...info.versions });
+
   return {
     appInfo: async () => structuredClone(info),
     listTexts: async () => listBundledTexts(textDir),
     readText: async (id) => readBundledText(textDir, id),
+    readTextTokens: (id, fraction) => bundledTextTokens(textDir, id, fraction),
+
+    workspace: async () => describeWorkspace(),
+    chooseWorkspace: async () => {
+      const folder = await dialogs('chooseWorkspace').chooseFolder('Choose a StateLab workspace folder');
+      return folder ? openWorkspace(folder) : null;
+    },
+    openRecentWorkspace: async (path) => {
+      if (!recent.list().includes(path)) {
+        throw new LabApiError('bad-arguments', `openRecentWorkspace: "${path}" is not a recent workspace`);
+      }
+      return openWorkspace(path);
+    },
+
+    listTemplates: async () => listTemplates(templateDir),
+    readTemplate: async (id) => readTemplate(templateDir, id),
+
+    listGraphs: async () => current('listGraphs').listGraphs(),
+    readGraph: async (name) => current('readGraph').readGraph(name),
+    saveGraph: async (name, text) => current('saveGraph').saveGraph(name, text),
+
+    createRun: async (request) => runs.create(current('createRun').runsDir, request),
+    appendMetrics: async (runId, rows) => runs.appendMetrics(runId, rows),
+    saveCheckpoint: async (runId, model, optimizer) => runs.saveCheckpoint(runId, model, optimizer),
+    finishRun: async (runId, status, message) => runs.finish(runId, status, message),
+    listRuns: async () => runs.list(current('listRuns').runsDir),
+    readRun: async (runId) => runs.read(current('readRun').runsDir, runId),
+
+    exportCheckpoint: async (runId, step) => {
+      const runsDir = current('exportCheckpoint').runsDir;
+      const parent = await dialogs('exportCheckpoint').chooseFolder('Choose where to save the checkpoint');
+      if (!parent) return null;
+      const folder = join(parent, exportFolderName(runId, step));
+      return { folder, files: exportToFolder(runsDir, runId, step, folder) };
+    },
+    exportDownload: async (runId, step) => exportDownload(current('exportDownload').runsDir, runId, step),
   };
 }
 

@@ -2,18 +2,20 @@
 // with `{"args": [...]}` answers `{"result": …}` or `{"error": {"code", "message"}}`. It builds nothing:
 // it serves `out/renderer` as it is. Requests must name this server in Host (no DNS rebinding) and API
 // calls must be same-origin JSON (a cross-site page cannot make them: JSON needs a CORS preflight,
-// which this server never grants).
+// which this server never grants). Bytes travel as `{"$bytes": base64}` both ways (shared `toWire`).
 
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLabMethod, type LabApi, type LabErrorCode } from '../../shared/lab-api.js';
+import { BULK_METHODS, fromWire, isLabMethod, toWire, type LabApi, type LabErrorCode } from '../../shared/lab-api.js';
 import { contentSecurityPolicyHeader } from '../host/content-security-policy.js';
 import { callLab } from '../host/lab-service.js';
 import { contentType, resolveStaticFile } from '../host/static-files.js';
 
 export const LOOPBACK = '127.0.0.1';
 const MAX_BODY_BYTES = 1 << 20;
+/** Checkpoints (as base64) and metric batches may be large; V8 strings end near 512 MiB (Electron IPC has no such limit). */
+const MAX_BULK_BODY_BYTES = 500 << 20;
 
 export interface WebServerOptions {
   service: LabApi;
@@ -35,6 +37,7 @@ const STATUS: Record<LabErrorCode, number> = {
   'bad-arguments': 400,
   'unknown-method': 404,
   'not-found': 404,
+  unsupported: 501,
   internal: 500,
 };
 
@@ -91,7 +94,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     }
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(request));
+      body = JSON.parse(await readBody(request, BULK_METHODS.has(method) ? MAX_BULK_BODY_BYTES : MAX_BODY_BYTES));
     } catch (error) {
       const status = error instanceof BodyTooLarge ? 413 : 400;
       sendError(response, status, 'bad-arguments', `request body: ${(error as Error).message}`);
@@ -101,9 +104,15 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       sendError(response, 400, 'bad-arguments', 'request body must be a JSON object {"args": [...]}');
       return;
     }
-    const args = (body as { args?: unknown }).args;
-    const reply = await callLab(options.service, method, args === undefined ? [] : args);
-    sendJson(response, 'error' in reply ? STATUS[reply.error.code] : 200, reply);
+    let args: unknown;
+    try {
+      args = fromWire((body as { args?: unknown }).args ?? []);
+    } catch (error) {
+      sendError(response, 400, 'bad-arguments', `${method}: ${(error as Error).message}`);
+      return;
+    }
+    const reply = await callLab(options.service, method, args);
+    sendJson(response, 'error' in reply ? STATUS[reply.error.code] : 200, 'error' in reply ? reply : toWire(reply));
   }
 
   function serveStatic(request: IncomingMessage, response: ServerResponse, path: string): void {
@@ -147,22 +156,22 @@ function isOwnOrigin(origin: string, port: number): boolean {
 }
 
 class BodyTooLarge extends Error {
-  constructor() {
-    super(`larger than ${MAX_BODY_BYTES} bytes`);
+  constructor(limit: number) {
+    super(`larger than ${limit} bytes`);
   }
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     // Past the limit the rest is drained and dropped, so the 413 answer still reaches the client.
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
     request.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
+      if (size > limit) reject(new BodyTooLarge(limit));
       else resolve(Buffer.concat(chunks).toString('utf8'));
     });
     request.on('error', reject);

@@ -1,7 +1,15 @@
 // The renderer's one handle on the host. In Electron the preload has put the IPC bridge on
-// `window.lab`; in browser mode the page talks to the server it came from over HTTP/JSON.
+// `window.lab`; in browser mode the page talks to the server it came from over HTTP/JSON (bytes as base64).
 
-import { createLabClient, type LabApi, type LabMode, type LabReply, type LabTransport } from '../../shared/lab-api';
+import {
+  createLabClient,
+  fromWire,
+  toWire,
+  type LabApi,
+  type LabMode,
+  type LabReply,
+  type LabTransport,
+} from '../../shared/lab-api';
 
 const httpTransport: LabTransport = async (method, args) => {
   let response: Response;
@@ -9,13 +17,13 @@ const httpTransport: LabTransport = async (method, args) => {
     response = await fetch(new URL(`/api/${method}`, location.href), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ args }),
+      body: JSON.stringify({ args: toWire(args) }),
     });
   } catch (error) {
     return { error: { code: 'internal', message: `${method}: the StateLab server is unreachable (${String(error)})` } };
   }
   try {
-    return (await response.json()) as LabReply;
+    return fromWire(await response.json()) as LabReply;
   } catch {
     return {
       error: { code: 'internal', message: `${method}: the server answered HTTP ${response.status} without JSON` },

@@ -6,11 +6,14 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromWire, type LabApi } from '../../shared/lab-api.js';
 import { createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { startWebServer, type WebServer } from '../../main/web/server.js';
 
 let server: WebServer;
 let rendererDir: string;
+let service: LabApi;
+let workspaceDir: string;
 
 beforeAll(async () => {
   rendererDir = mkdtempSync(join(tmpdir(), 'statelab-renderer-'));
@@ -19,13 +22,15 @@ beforeAll(async () => {
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
   // A file next to the renderer folder that must never be served.
   writeFileSync(join(rendererDir, '..', `${rendererDir.split('/').pop()}-secret.txt`), 'SECRET-CONTENT');
-  const service = createLabService({ mode: 'browser', assetsDir: SOURCE_ASSETS_DIR });
+  workspaceDir = mkdtempSync(join(tmpdir(), 'statelab-server-ws-'));
+  service = createLabService({ mode: 'browser', assetsDir: SOURCE_ASSETS_DIR, workspaceDir });
   server = await startWebServer({ service, rendererDir });
 });
 
 afterAll(async () => {
   await server?.close();
   rmSync(rendererDir, { recursive: true, force: true });
+  rmSync(workspaceDir, { recursive: true, force: true });
   rmSync(`${rendererDir}-secret.txt`, { force: true });
 });
 
@@ -100,6 +105,33 @@ describe('browser-mode server', () => {
     expect((await call('appInfo', '{not json')).status).toBe(400);
     expect((await call('appInfo', { args: ['x'.repeat(2 << 20)] })).status).toBe(413);
     expect((await call('appInfo', '{"args": []}', { 'Content-Type': 'text/plain' })).status).toBe(415);
+  });
+
+  it('carries bytes as base64 both ways and allows bulk methods a larger body', async () => {
+    const reply = (await (await call('readTextTokens', { args: ['lighthouse', 0.1] })).json()) as {
+      result: { train: { $bytes: string } };
+    };
+    expect(typeof reply.result.train.$bytes).toBe('string');
+    const { result } = fromWire(reply) as { result: { train: Uint8Array } };
+    const n = new TextEncoder().encode(await service.readText('lighthouse')).length;
+    expect(result.train.byteLength).toBe(4 * (n - Math.round(n * 0.1)));
+    expect(new Int32Array(result.train.slice().buffer)[0]).toBe('T'.charCodeAt(0));
+    // Bytes where a method expects them: validated as bytes after decoding; garbage base64 is a 400.
+    const bad = await call('saveCheckpoint', { args: ['run', { $bytes: '@@@@' }, { $bytes: '' }] });
+    expect(bad.status).toBe(400);
+    // A 3 MiB body is refused for ordinary methods, accepted (and validated) for bulk ones.
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({
+      step: i,
+      loss: 1,
+      lr: 1,
+      grad_norm: 1,
+      tokens_per_s: 1,
+      memory_bytes: 1,
+      encode_ms: 1.234567,
+    }));
+    expect((await call('appendMetrics', { args: ['no-run', rows] })).status).toBe(404);
+    expect((await call('readText', { args: ['x'.repeat(3 << 20)] })).status).toBe(413);
+    expect((await call('chooseWorkspace', { args: [] })).status).toBe(501);
   });
 
   it('answers 404 for unknown methods and texts, 405 for other verbs', async () => {

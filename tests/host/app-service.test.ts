@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLabClient, LabApiError, LAB_METHODS } from '../../shared/lab-api.js';
+import { createLabClient, fromWire, LabApiError, LAB_METHODS, toWire } from '../../shared/lab-api.js';
 import { contentSecurityPolicy, contentSecurityPolicyHeader } from '../../main/host/content-security-policy.js';
 import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { resolveStaticFile } from '../../main/host/static-files.js';
@@ -47,8 +47,72 @@ describe('LabApi host service', () => {
     expect('error' in reply && reply.error.message).toMatch(/\/nonexistent\/assets\/text/);
   });
 
-  it('validates every method it exposes', () => {
-    expect([...LAB_METHODS].sort()).toEqual(['appInfo', 'listTexts', 'readText']);
+  it('validates every method it exposes', async () => {
+    expect([...LAB_METHODS].sort()).toEqual([
+      'appInfo',
+      'appendMetrics',
+      'chooseWorkspace',
+      'createRun',
+      'exportCheckpoint',
+      'exportDownload',
+      'finishRun',
+      'listGraphs',
+      'listRuns',
+      'listTemplates',
+      'listTexts',
+      'openRecentWorkspace',
+      'readGraph',
+      'readRun',
+      'readTemplate',
+      'readText',
+      'readTextTokens',
+      'saveCheckpoint',
+      'saveGraph',
+      'workspace',
+    ]);
+    // Every method refuses a wrong argument count before any service code runs.
+    for (const method of LAB_METHODS) {
+      const reply = await callLab(
+        service,
+        method,
+        Array.from({ length: 7 }, () => 'x'),
+      );
+      expect(reply, method).toMatchObject({ error: { code: 'bad-arguments' } });
+    }
+  });
+
+  it('tokenizes a bundled text with the CLI dataset code: bytes, tail validation split', async () => {
+    const text = await client.readText('lighthouse');
+    const bytes = new TextEncoder().encode(text);
+    const tokens = await client.readTextTokens('lighthouse', 0.1);
+    const train = new Int32Array(tokens.train.slice().buffer);
+    const validation = new Int32Array(tokens.validation.slice().buffer);
+    expect(tokens.vocabSize).toBe(256);
+    expect(train.length + validation.length).toBe(bytes.length);
+    expect(validation.length).toBe(Math.round(bytes.length * 0.1));
+    expect([...train.subarray(0, 50)]).toEqual([...bytes.subarray(0, 50)]);
+    expect([...validation.subarray(-20)]).toEqual([...bytes.subarray(-20)]);
+    await expect(client.readTextTokens('lighthouse', 0.9)).rejects.toMatchObject({ code: 'bad-arguments' });
+  });
+
+  it('without a workspace, workspace methods say so; without dialogs, dialog methods are unsupported', async () => {
+    await expect(client.listGraphs()).rejects.toMatchObject({ code: 'not-found', message: /no workspace/ });
+    await expect(client.chooseWorkspace()).rejects.toMatchObject({ code: 'unsupported' });
+  });
+});
+
+describe('bytes on the wire', () => {
+  it('base64 round-trips every length and byte value, matching Node', () => {
+    for (const length of [0, 1, 2, 3, 4, 5, 255, 256, 257, 100_000]) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 131 + length) & 255);
+      const encoded = toWire({ nested: [bytes] }) as { nested: { $bytes: string }[] };
+      expect(encoded.nested[0].$bytes).toBe(Buffer.from(bytes).toString('base64'));
+      const decoded = fromWire(JSON.parse(JSON.stringify(encoded))) as { nested: Uint8Array[] };
+      expect([...decoded.nested[0]]).toEqual([...bytes]);
+    }
+    expect(() => fromWire({ $bytes: 'abc' })).toThrow(/multiple of 4/);
+    expect(() => fromWire({ $bytes: 'ab!=' })).toThrow(/invalid base64/);
+    expect(fromWire({ $bytes: 1 })).toEqual({ $bytes: 1 });
   });
 });
 

@@ -1,11 +1,12 @@
-// App-wide state: which view is open and what the host says about itself.
+// App-wide state: which view is open, the theme, and what the host says about itself and its workspace.
 
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
-import type { AppInfo } from '../../../shared/lab-api';
+import { ref, watch } from 'vue';
+import type { AppInfo, WorkspaceInfo } from '../../../shared/lab-api';
 import { lab } from '../lab';
 
-export type ViewId = 'build' | 'data' | 'train' | 'inspect' | 'export' | 'diagnostics';
+export type ViewId = 'build' | 'data' | 'train' | 'runs' | 'inspect' | 'export' | 'diagnostics';
+export type Theme = 'light' | 'dark';
 
 export interface ViewEntry {
   id: ViewId;
@@ -15,42 +16,81 @@ export interface ViewEntry {
 }
 
 export const VIEWS: ViewEntry[] = [
-  {
-    id: 'build',
-    label: 'Build',
-    arrives: { issue: 7, what: 'a drag-and-drop graph editor for recurrent architectures, with live validation' },
-  },
+  { id: 'build', label: 'Build' },
   {
     id: 'data',
     label: 'Data',
-    arrives: { issue: 7, what: 'picking a dataset file or synthetic task, its tokenizer, token counts and split' },
+    arrives: {
+      issue: 7,
+      what: 'dropping or picking a dataset file, its preview, tokenizer choice, token counts and split (today the Train view offers the bundled texts and the synthetic tasks)',
+    },
   },
   { id: 'train', label: 'Train' },
+  { id: 'runs', label: 'Runs' },
   {
     id: 'inspect',
     label: 'Inspect',
     arrives: { issue: 8, what: 'state capacity, length extrapolation, state collapse and implicit attention' },
   },
-  {
-    id: 'export',
-    label: 'Export',
-    arrives: { issue: 7, what: 'saving checkpoints as safetensors + config.json (more formats with issue 10)' },
-  },
+  { id: 'export', label: 'Export' },
   { id: 'diagnostics', label: 'GPU diagnostics' },
 ];
 
+const THEME_KEY = 'statelab.theme';
+
+function initialTheme(): Theme {
+  const saved = localStorage.getItem(THEME_KEY);
+  if (saved === 'light' || saved === 'dark') return saved;
+  return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+}
+
 export const useAppStore = defineStore('app', () => {
-  const view = ref<ViewId>('train');
+  const view = ref<ViewId>('build');
   const info = ref<AppInfo | null>(null);
+  const workspace = ref<WorkspaceInfo | null>(null);
   const hostProblem = ref<string | null>(null);
+  /** A short message about something the window could not do (an unsupported dropped file, …). */
+  const notice = ref<string | null>(null);
+  const theme = ref<Theme>(initialTheme());
+
+  watch(
+    theme,
+    (t) => {
+      document.documentElement.dataset.theme = t;
+      localStorage.setItem(THEME_KEY, t);
+    },
+    { immediate: true },
+  );
 
   async function loadInfo(): Promise<void> {
     try {
       info.value = await lab.appInfo();
+      workspace.value = await lab.workspace();
     } catch (error) {
       hostProblem.value = `The host did not answer: ${(error as Error).message}`;
     }
   }
 
-  return { view, info, hostProblem, loadInfo };
+  async function chooseWorkspace(): Promise<void> {
+    try {
+      const next = await lab.chooseWorkspace();
+      if (next) workspace.value = next;
+    } catch (error) {
+      notice.value = (error as Error).message;
+    }
+  }
+
+  async function openRecent(path: string): Promise<void> {
+    try {
+      workspace.value = await lab.openRecentWorkspace(path);
+    } catch (error) {
+      notice.value = (error as Error).message;
+    }
+  }
+
+  function toggleTheme(): void {
+    theme.value = theme.value === 'dark' ? 'light' : 'dark';
+  }
+
+  return { view, info, workspace, hostProblem, notice, theme, loadInfo, chooseWorkspace, openRecent, toggleTheme };
 });

@@ -1,39 +1,80 @@
-// The Train view's state: settings, the run's status and its loss curve. The store owns the training
-// Worker; components only render what is here and call start/stop.
+// The Train view's state: settings, the run's status, its metric rows and checkpoints. The store owns the
+// training Worker and is the only place that talks to the host about the run: it creates the run folder
+// when the Worker has its GPU, forwards metric rows (batched) and checkpoints in order, and records how the
+// run ended — also when it failed, so nothing trained is lost.
 
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef } from 'vue';
 import type { AdapterSummary } from '../../../gpu/device';
-import type { BundledText } from '../../../shared/lab-api';
+import type { GraphDoc } from '../../../shared/graph/schema';
+import type { AppDataSpec, BundledText, RunMetricsRow, RunStatus } from '../../../shared/lab-api';
 import { lab } from '../lab';
-import {
-  DEFAULT_SETTINGS,
-  settingsProblems,
-  type FromWorker,
-  type LossPoint,
-  type ToWorker,
-  type TrainSettings,
-} from '../workers/protocol';
+import { useGraphStore } from './graph';
+import { dataProblems, describeFailure, makeTrainSettings, useTrainSettings } from './train-settings';
+import type { FailureKind, FromWorker, ToWorker, WorkerData } from '../workers/protocol';
 
-export type TrainStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export type TrainStatus =
+  | 'idle'
+  | 'starting'
+  | 'running'
+  | 'pausing'
+  | 'paused'
+  | 'stopping'
+  | 'completed'
+  | 'stopped'
+  | 'target-reached'
+  | 'non-finite'
+  | 'failed';
+
+const ACTIVE: TrainStatus[] = ['starting', 'running', 'pausing', 'paused', 'stopping'];
 
 export const useTrainingStore = defineStore('training', () => {
-  const settings = reactive<TrainSettings>({ ...DEFAULT_SETTINGS });
+  const graph = useGraphStore();
+  const settings = useTrainSettings();
   const texts = ref<BundledText[]>([]);
-  const textId = ref('lighthouse');
   const status = ref<TrainStatus>('idle');
-  const error = ref<string | null>(null);
-  /** Replaced (not mutated) on every update, so the chart sees one change per batch of points. */
-  const points = shallowRef<LossPoint[]>([]);
-  const tokensPerSecond = ref(0);
-  const elapsedMs = ref(0);
-  const parameters = ref(0);
+  const error = ref<{ kind: FailureKind | 'host'; message: string } | null>(null);
+  /** Problems saving to the run folder (training goes on; the message says what was not saved). */
+  const hostError = ref<string | null>(null);
+  /** Replaced (not mutated) on each batch of rows, so charts redraw once per batch. */
+  const rows = shallowRef<RunMetricsRow[]>([]);
+  const checkpoints = ref<{ step: number; loss: number | null; saved: boolean }[]>([]);
   const adapter = ref<AdapterSummary | null>(null);
+  const parameters = ref(0);
+  const runId = ref<string | null>(null);
+  const trainedGraph = shallowRef<GraphDoc | null>(null);
+  const timing = reactive({ startedAt: 0, pausedMs: 0, pausedAt: 0 });
   let worker: Worker | null = null;
+  let pending: RunMetricsRow[] = [];
+  let hostChain: Promise<unknown> = Promise.resolve();
+  let flushTimer: ReturnType<typeof setInterval> | null = null;
 
-  const problems = computed(() => settingsProblems(settings));
-  const busy = computed(() => ['starting', 'running', 'stopping'].includes(status.value));
-  const latest = computed(() => points.value.at(-1) ?? null);
+  const busy = computed(() => ACTIVE.includes(status.value));
+  const latest = computed(() => rows.value.at(-1) ?? null);
+  const problems = computed(() => {
+    const list = [...settings.problems];
+    if (graph.analysis.errorCount) {
+      list.push(`the graph has ${graph.analysis.errorCount} problem(s): fix them in the Build view first`);
+    }
+    list.push(...dataProblems(settings, graph.doc.model.vocab_size));
+    return list;
+  });
+
+  /** Host calls run strictly in order (createRun before any metrics or checkpoint). */
+  function toHost(what: string, call: () => Promise<unknown>): Promise<unknown> {
+    hostChain = hostChain
+      .then(call)
+      .catch((caught: Error) => (hostError.value = `Could not ${what}: ${caught.message}`));
+    return hostChain;
+  }
+
+  function flushMetrics(): void {
+    if (!pending.length || !runId.value) return;
+    const batch = pending;
+    const id = runId.value;
+    pending = [];
+    void toHost(`save metrics of steps ${batch[0].step}–${batch.at(-1)!.step}`, () => lab.appendMetrics(id, batch));
+  }
 
   function send(message: ToWorker): void {
     worker?.postMessage(message);
@@ -44,85 +85,173 @@ export const useTrainingStore = defineStore('training', () => {
       case 'started':
         adapter.value = message.adapter;
         parameters.value = message.parameters;
+        status.value = status.value === 'stopping' ? 'stopping' : 'running';
+        timing.startedAt = performance.now();
+        void createRun(message.adapter);
+        break;
+      case 'metrics':
+        rows.value = rows.value.concat(message.rows);
+        pending.push(...message.rows);
+        break;
+      case 'checkpoint': {
+        flushMetrics();
+        const entry = { step: message.step, loss: latest.value?.loss ?? null, saved: false };
+        checkpoints.value = [...checkpoints.value, entry];
+        void toHost(`save the checkpoint of step ${message.step}`, async () => {
+          await lab.saveCheckpoint(runId.value!, message.model, message.optimizer);
+          checkpoints.value = checkpoints.value.map((c) => (c.step === message.step ? { ...c, saved: true } : c));
+        });
+        break;
+      }
+      case 'paused':
+        status.value = 'paused';
+        timing.pausedAt = performance.now();
+        break;
+      case 'resumed':
+        if (timing.pausedAt) timing.pausedMs += performance.now() - timing.pausedAt;
+        timing.pausedAt = 0;
         status.value = 'running';
         break;
-      case 'progress':
-        points.value = points.value.concat(message.points);
-        tokensPerSecond.value = message.tokensPerSecond;
-        elapsedMs.value = message.elapsedMs;
-        break;
       case 'finished':
-        status.value = message.reason;
-        endWorker();
+        status.value = message.status;
+        if (message.status === 'non-finite') {
+          error.value = {
+            kind: 'error',
+            message: `${message.message}. Lower the learning rate (or clip harder) and start again.`,
+          };
+        }
+        void end(message.status, message.message);
         break;
       case 'failed':
-        error.value = message.message;
         status.value = 'failed';
-        endWorker();
+        error.value = {
+          kind: message.kind,
+          message: describeFailure(message.kind, message.message, runId.value, checkpoints.value),
+        };
+        void end('failed', message.message);
         break;
     }
   }
 
-  function endWorker(): void {
+  async function createRun(device: AdapterSummary): Promise<void> {
+    const s = settings;
+    const data: AppDataSpec =
+      s.dataKind === 'text'
+        ? { kind: 'bundled-text', id: s.textId, validationFraction: s.validationFraction }
+        : { kind: 'task', task: s.task, params: { ...s.taskParams } };
+    await toHost('create the run folder', async () => {
+      const run = await lab.createRun({
+        name: trainedGraph.value!.name,
+        graph: trainedGraph.value,
+        data,
+        train: makeTrainSettings(s),
+        seed: s.values.seed,
+        device: {
+          vendor: device.vendor,
+          architecture: device.architecture,
+          description: device.description,
+          software: device.isSoftware,
+        },
+      });
+      runId.value = run.id;
+    });
+  }
+
+  async function end(runStatus: RunStatus, message: string): Promise<void> {
+    if (flushTimer) clearInterval(flushTimer);
+    flushTimer = null;
     worker?.terminate();
     worker = null;
+    flushMetrics();
+    if (runId.value) {
+      const id = runId.value;
+      await toHost('record how the run ended', () => lab.finishRun(id, runStatus, message));
+    }
   }
 
   async function loadTexts(): Promise<void> {
     try {
       texts.value = await lab.listTexts();
-      if (!texts.value.some((t) => t.id === textId.value) && texts.value.length > 0) textId.value = texts.value[0].id;
+      if (!texts.value.some((t) => t.id === settings.textId) && texts.value.length) settings.textId = texts.value[0].id;
     } catch (caught) {
-      error.value = `Could not list the bundled texts: ${(caught as Error).message}`;
+      error.value = { kind: 'host', message: `Could not list the bundled texts: ${(caught as Error).message}` };
     }
   }
 
   async function start(): Promise<void> {
-    if (busy.value || problems.value.length > 0) return;
+    if (busy.value || problems.value.length) return;
     status.value = 'starting';
-    error.value = null;
-    points.value = [];
-    tokensPerSecond.value = 0;
-    elapsedMs.value = 0;
+    error.value = hostError.value = null;
+    rows.value = [];
+    checkpoints.value = [];
+    runId.value = null;
+    pending = [];
+    timing.pausedMs = timing.pausedAt = 0;
+    trainedGraph.value = graph.doc;
     try {
-      const text = await lab.readText(textId.value);
+      let data: WorkerData;
+      if (settings.dataKind === 'text') {
+        const tokens = await lab.readTextTokens(settings.textId, settings.validationFraction);
+        const view = (bytes: Uint8Array) => new Int32Array(bytes.slice().buffer);
+        data = { kind: 'tokens', train: view(tokens.train), validation: view(tokens.validation) };
+      } else {
+        data = { kind: 'task', task: settings.task, params: { ...settings.taskParams } };
+      }
       worker = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
       worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
-      worker.onerror = (event) => onMessage({ type: 'failed', message: `training worker: ${event.message}` });
-      send({ type: 'start', settings: { ...settings }, text });
-      if ((status.value as TrainStatus) === 'stopping') send({ type: 'stop' }); // Stop was pressed while the text loaded.
+      worker.onerror = (event) =>
+        onMessage({ type: 'failed', kind: 'error', message: `training worker: ${event.message}` });
+      send({ type: 'start', graph: graph.doc, data, train: makeTrainSettings(settings), seed: settings.values.seed });
+      flushTimer = setInterval(flushMetrics, 1000);
+      if ((status.value as TrainStatus) === 'stopping') send({ type: 'stop' }); // Stop pressed while data loaded.
     } catch (caught) {
-      onMessage({ type: 'failed', message: (caught as Error).message });
+      onMessage({ type: 'failed', kind: 'data', message: (caught as Error).message });
     }
   }
 
+  function pause(): void {
+    if (status.value !== 'running') return;
+    status.value = 'pausing';
+    send({ type: 'pause' });
+  }
+
+  function resume(): void {
+    if (status.value !== 'paused' && status.value !== 'pausing') return;
+    send({ type: 'resume' });
+  }
+
   function stop(): void {
-    if (status.value !== 'running' && status.value !== 'starting') return;
+    if (!busy.value || status.value === 'stopping') return;
     status.value = 'stopping';
     send({ type: 'stop' });
   }
 
-  function resetSettings(): void {
-    Object.assign(settings, DEFAULT_SETTINGS);
+  /** Testing aid, reachable only from debug builds of the page (see lab-debug.ts). */
+  function simulateDeviceLoss(): void {
+    send({ type: 'simulate-device-loss' });
   }
 
   return {
     settings,
     texts,
-    textId,
     status,
     error,
-    points,
-    tokensPerSecond,
-    elapsedMs,
-    parameters,
+    hostError,
+    rows,
+    checkpoints,
     adapter,
-    problems,
+    parameters,
+    runId,
+    trainedGraph,
+    timing,
     busy,
     latest,
+    problems,
     loadTexts,
     start,
+    pause,
+    resume,
     stop,
-    resetSettings,
+    simulateDeviceLoss,
   };
 });

@@ -1,105 +1,157 @@
-// The training Worker: owns the GPU device (navigator.gpu inside the Worker, so the UI thread never
-// waits on the GPU), trains the tiny byte-level model on the text it is given and streams the loss
-// curve back at most ten times a second.
+// The training Worker: owns the GPU device (navigator.gpu inside the Worker, so the UI thread never waits
+// on the GPU) and trains the edited graph with the engine's compileGraph + Trainer — the CLI's code. Metric
+// rows go back at most ten times a second; checkpoints go back as safetensors bytes (model, and optimizer
+// moments with the trainer state) in the same layout the CLI's run folder uses. Pausing holds the loop at
+// its next metrics report (the Trainer awaits the sink), so a paused run keeps its GPU state.
 
-import { acquireDevice, type GpuContext } from '../../../gpu/device';
+import { acquireDevice, DeviceLostError, type GpuContext } from '../../../gpu/device';
 import { Engine } from '../../../gpu/engine';
+import { compileGraph, GraphCompileError } from '../../../gpu/graph/compile';
 import { countParams, createParams } from '../../../gpu/nn/module';
-import { TINY_DEFAULTS, tinyLoss, tinyParamSpecs, type TinyConfig } from '../../../gpu/nn/tiny';
-import { StepExecutor, type StepMetrics } from '../../../gpu/train/step';
-import { settingsProblems, type FromWorker, type LossPoint, type ToWorker, type TrainSettings } from './protocol';
-import { seededWindows } from '../../../gpu/train/windows';
+import { Trainer, type MetricsRow } from '../../../gpu/train/trainer';
+import { encodeCheckpointFiles } from './checkpoint-bytes';
+import { openWorkerData } from './data';
+import type { FailureKind, FromWorker, StartRequest, ToWorker } from './protocol';
+import { trainerConfigFor } from './run-config';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const REPORT_EVERY_MS = 100;
-let stopRequested = false;
-let running = false;
 
-function post(message: FromWorker): void {
-  scope.postMessage(message);
+let trainer: Trainer | null = null;
+let running = false;
+let stopRequested = false;
+let paused = false;
+let wake: (() => void) | null = null;
+let lostMessage: string | null = null;
+let context: GpuContext | null = null;
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
 }
+
+function release(): void {
+  const resume = wake;
+  wake = null;
+  resume?.();
+}
+
+// Once the device is gone, reads the engine had in flight reject with nobody left to await them (the
+// failure itself is reported through the trainer); anything else unhandled stays visible.
+scope.addEventListener('unhandledrejection', (event) => {
+  if (lostMessage) event.preventDefault();
+});
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
-  if (message.type === 'stop') {
-    stopRequested = true;
-  } else if (message.type === 'start' && !running) {
-    running = true;
-    stopRequested = false;
-    train(message.settings, message.text)
-      .catch((error: Error) => post({ type: 'failed', message: error.message }))
-      .finally(() => (running = false));
+  switch (message.type) {
+    case 'start':
+      if (running) return;
+      running = true;
+      stopRequested = paused = false;
+      lostMessage = null;
+      train(message)
+        .catch((error: Error) => post({ type: 'failed', kind: classify(error), message: describe(error) }))
+        .finally(() => (running = false));
+      break;
+    case 'pause':
+      paused = true;
+      break;
+    case 'resume':
+      paused = false;
+      release();
+      post({ type: 'resumed' });
+      break;
+    case 'stop':
+      stopRequested = true;
+      trainer?.stop();
+      paused = false;
+      release();
+      break;
+    case 'simulate-device-loss':
+      // What a driver reset looks like to the engine: the device is gone and every later call fails.
+      lostMessage = 'The GPU device was lost (simulated for testing)';
+      context?.device.destroy();
+      paused = false;
+      release();
+      break;
   }
 };
 
-async function train(settings: TrainSettings, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  const problems = settingsProblems(settings, bytes.length);
-  if (problems.length > 0) throw new Error(`cannot train: ${problems.join('; ')}`);
-
-  let lostMessage: string | null = null;
-  const ctx: GpuContext = await acquireDevice(navigator.gpu, { onLost: (error) => (lostMessage = error.message) });
-  const engine = new Engine(ctx);
-  let executor: StepExecutor | null = null;
+async function train(request: StartRequest): Promise<void> {
+  const model = compileGraph(request.graph);
+  const { train: settings } = request;
+  const data = openWorkerData(
+    request.data,
+    { batch: settings.batch, seqLen: settings.seqLen, seed: request.seed },
+    request.graph.model.vocab_size,
+  );
+  context = await acquireDevice(navigator.gpu, { onLost: (error) => (lostMessage = error.message) });
+  const engine = new Engine(context);
+  const params = createParams(engine, model.specs, request.seed);
+  let unsent: MetricsRow[] = [];
+  let lastReport = performance.now();
+  let lastStep = 0;
+  const flush = () => {
+    if (unsent.length) post({ type: 'metrics', rows: unsent });
+    unsent = [];
+    lastReport = performance.now();
+  };
+  trainer = new Trainer(
+    engine,
+    params,
+    (p, x, y) => model.loss(p, x, y),
+    trainerConfigFor(settings, model.specs),
+    data.train,
+    data.validation(settings.evalBatches),
+    {
+      metrics: async (row) => {
+        if (lostMessage) throw new DeviceLostError('lost', lostMessage);
+        unsent.push(row);
+        lastStep = row.step + 1;
+        if (performance.now() - lastReport >= REPORT_EVERY_MS) flush();
+        if (paused && !stopRequested) {
+          flush();
+          post({ type: 'paused', step: lastStep });
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+      checkpoint: async (checkpoint) => {
+        flush();
+        const files = encodeCheckpointFiles(checkpoint);
+        post({ type: 'checkpoint', step: checkpoint.step, ...files }, [files.model.buffer, files.optimizer.buffer]);
+      },
+    },
+  );
+  post({ type: 'started', adapter: context.adapter, parameters: countParams(model.specs) });
   try {
-    const config: TinyConfig = {
-      ...TINY_DEFAULTS,
-      dModel: settings.dModel,
-      layers: settings.layers,
-      mlpHidden: settings.mlpHidden,
-      convKernel: settings.convKernel,
-    };
-    const specs = tinyParamSpecs(config);
-    const params = createParams(engine, specs, settings.seed);
-    executor = new StepExecutor(engine, params, (p, x, y) => tinyLoss(config, p, x, y), {
-      optimizer: {
-        lr: settings.lr,
-        weightDecay: 0.01,
-        noDecay: new Set(specs.filter((s) => s.noDecay).map((s) => s.name)),
-      },
-      schedule: {
-        kind: 'cosine',
-        warmupSteps: Math.min(20, Math.floor(settings.steps / 10)),
-        totalSteps: settings.steps,
-        minRatio: 0.1,
-      },
+    const outcome = await trainer.run();
+    flush();
+    if (lostMessage) throw new DeviceLostError('lost', lostMessage);
+    post({
+      type: 'finished',
+      status: outcome.status,
+      step: outcome.step,
+      message: outcome.status === 'non-finite' ? outcome.message : '',
     });
-    post({ type: 'started', adapter: ctx.adapter, parameters: countParams(specs), textBytes: bytes.length });
-
-    const windows = seededWindows(bytes, settings, settings.seed);
-    const tokensPerStep = settings.batch * settings.seqLen;
-    const started = performance.now();
-    let unsent: LossPoint[] = [];
-    let completed = 0;
-    let lastReport = started;
-    const report = (): void => {
-      const elapsedMs = performance.now() - started;
-      const tokensPerSecond = (completed * tokensPerStep) / Math.max(elapsedMs / 1000, 1e-9);
-      post({ type: 'progress', points: unsent, tokensPerSecond, elapsedMs });
-      unsent = [];
-      lastReport = performance.now();
-    };
-    const record = (m: StepMetrics): void => {
-      if (lostMessage) throw new Error(lostMessage);
-      if (!Number.isFinite(m.loss)) {
-        throw new Error(`the loss became ${m.loss} at step ${m.step}: lower the learning rate and start again`);
-      }
-      completed++;
-      unsent.push({ step: m.step, loss: m.loss, gradNorm: m.gradNorm, lr: m.lr });
-      if (performance.now() - lastReport >= REPORT_EVERY_MS) report();
-    };
-
-    // Keep two steps queued so the GPU never idles while the CPU encodes the next one.
-    const queued: Promise<StepMetrics>[] = [];
-    for (let step = 0; step < settings.steps && !stopRequested; step++) {
-      queued.push(executor.run(windows.next()));
-      if (queued.length >= 2) record(await queued.shift()!);
-    }
-    for (const metrics of queued) record(await metrics);
-    report();
-    post({ type: 'finished', reason: stopRequested ? 'stopped' : 'completed' });
   } finally {
-    executor?.destroy();
+    flush();
+    trainer.destroy();
+    trainer = null;
+    for (const p of params.values()) p.release();
     engine.destroy();
+    context = null;
   }
+}
+
+function classify(error: Error): FailureKind {
+  if (lostMessage || error instanceof DeviceLostError) return 'device-lost';
+  if (error instanceof GraphCompileError) return 'invalid-graph';
+  if (/out of memory|OutOfMemory|allocation/i.test(error.message)) return 'out-of-memory';
+  if (/^data:|tokens are fewer|task /.test(error.message)) return 'data';
+  return 'error';
+}
+
+function describe(error: Error): string {
+  if (lostMessage && !(error instanceof DeviceLostError)) return `${lostMessage} (${error.message})`;
+  return error.message;
 }

@@ -1,0 +1,174 @@
+// Runs the app trains: the Worker trains, the page forwards metrics and checkpoints, and this module
+// writes them into the workspace's `runs/` as the same run folders the CLI writes (run.json, graph.json,
+// config.json, metrics.jsonl, checkpoints/step-N{,.optim}.safetensors), so `statelab resume|eval|export`
+// work on an app run. Only runs created in this session accept metrics and checkpoints.
+
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { upgradeGraph } from '../../../shared/graph/parse.js';
+import {
+  LabApiError,
+  type NewRunRequest,
+  type RunDetail,
+  type RunMetricsRow,
+  type RunStatus,
+  type RunSummary,
+} from '../../../shared/lab-api.js';
+import { compileGraph } from '../../../gpu/graph/compile.js';
+import type { Checkpoint, TrainerState } from '../../../gpu/train/trainer.js';
+import { checkParams } from '../../export/source.js';
+import { decodeCheckpoint } from '../runs/checkpoint-file.js';
+import { Run, RunStore, type RunInfo } from '../runs/run-store.js';
+import { hfConfig } from '../train-run.js';
+
+export class AppRuns {
+  /** Runs this host created and that have not finished: the only ones the page may write to. */
+  private readonly active = new Map<string, Run>();
+
+  constructor(
+    private readonly textDir: string,
+    private readonly versions: Record<string, string>,
+  ) {}
+
+  create(runsDir: string, request: NewRunRequest): RunSummary {
+    const graph = wrap('createRun', () => upgradeGraph(request.graph, 'graph'));
+    const model = wrap('createRun', () => compileGraph(graph));
+    let data: Record<string, unknown>;
+    if (request.data.kind === 'bundled-text') {
+      const path = join(this.textDir, `${request.data.id}.txt`);
+      if (!existsSync(path)) throw new LabApiError('not-found', `createRun: no bundled text "${request.data.id}"`);
+      // The CLI's data spec, so `statelab resume` reads the same bytes with the same split.
+      data = { kind: 'text', path, tokenizer: 'byte', validationFraction: request.data.validationFraction };
+    } else {
+      data = { kind: 'task', task: request.data.task, params: request.data.params };
+    }
+    const run = new RunStore(runsDir).create(
+      {
+        name: request.name || graph.name,
+        data,
+        train: { ...request.train },
+        seed: request.seed,
+        versions: this.versions,
+        device: request.device,
+      },
+      graph,
+      hfConfig(model, graph),
+    );
+    this.active.set(run.id, run);
+    return summarize(run, this.active);
+  }
+
+  appendMetrics(runId: string, rows: RunMetricsRow[]): void {
+    const run = this.writable('appendMetrics', runId);
+    for (const row of rows) run.appendMetrics(row);
+  }
+
+  /** Decodes both files, checks them against the run's graph, and writes them as the CLI would. */
+  saveCheckpoint(runId: string, modelBytes: Uint8Array, optimizerBytes: Uint8Array): { step: number } {
+    const run = this.writable('saveCheckpoint', runId);
+    const model = wrap('saveCheckpoint', () => decodeCheckpoint(modelBytes, 'model'));
+    const optimizer = wrap('saveCheckpoint', () => decodeCheckpoint(optimizerBytes, 'optimizer'));
+    let state: TrainerState;
+    try {
+      state = JSON.parse(optimizer.metadata.trainer_state ?? '') as TrainerState;
+    } catch {
+      throw new LabApiError('bad-arguments', 'saveCheckpoint: the optimizer file has no valid trainer_state metadata');
+    }
+    const step = Number(model.metadata.step);
+    if (!Number.isInteger(step) || step !== state.step) {
+      throw new LabApiError('bad-arguments', `saveCheckpoint: model step "${model.metadata.step}" ≠ trainer step`);
+    }
+    wrap('saveCheckpoint', () => checkParams(compileGraph(run.graph()).specs, model.tensors));
+    const checkpoint: Checkpoint = { step, params: model.tensors, optimizer: optimizer.tensors, state };
+    run.saveCheckpoint(checkpoint);
+    return { step };
+  }
+
+  finish(runId: string, status: RunStatus, message: string): RunSummary {
+    const run = this.writable('finishRun', runId);
+    run.updateInfo({ status, ...(message ? { message } : { message: undefined }) });
+    this.active.delete(runId);
+    return summarize(run, this.active);
+  }
+
+  list(runsDir: string): RunSummary[] {
+    return new RunStore(runsDir)
+      .list()
+      .map((run) => {
+        try {
+          return summarize(run, this.active);
+        } catch {
+          return null; // a folder with a broken run.json is skipped, not fatal to the list
+        }
+      })
+      .filter((s): s is RunSummary => s !== null)
+      .reverse();
+  }
+
+  read(runsDir: string, runId: string): RunDetail {
+    const run = openRun(runsDir, runId);
+    const info = run.info();
+    return {
+      ...summarize(run, this.active),
+      train: info.train,
+      seed: info.seed,
+      metrics: run.metrics(),
+      graph: run.graph(),
+    };
+  }
+
+  private writable(method: string, runId: string): Run {
+    const run = this.active.get(runId);
+    if (!run) throw new LabApiError('not-found', `${method}: run "${runId}" is not a run in progress in this app`);
+    return run;
+  }
+}
+
+export function openRun(runsDir: string, runId: string): Run {
+  const dir = join(runsDir, runId);
+  if (!existsSync(join(dir, 'run.json')) || !statSync(dir).isDirectory()) {
+    throw new LabApiError('not-found', `no run "${runId}" in ${runsDir}`);
+  }
+  return new Run(dir);
+}
+
+function summarize(run: Run, active: Map<string, Run>): RunSummary {
+  const info: RunInfo = run.info();
+  const metrics = run.metrics();
+  const last = metrics.at(-1);
+  const valLosses = metrics.map((m) => m.val_loss).filter((v): v is number => typeof v === 'number');
+  const interrupted = info.status === 'running' && !active.has(run.id);
+  return {
+    id: run.id,
+    name: info.name,
+    created: info.created,
+    status: info.status,
+    ...(interrupted
+      ? { message: 'not running: the app or CLI that trained it stopped early; resume it from its last checkpoint' }
+      : info.message
+        ? { message: info.message }
+        : {}),
+    data: describeData(info.data),
+    steps: Number((info.train as { steps?: number }).steps ?? 0),
+    lastStep: last ? last.step : null,
+    lastLoss: last ? last.loss : null,
+    bestValLoss: valLosses.length ? Math.min(...valLosses) : null,
+    checkpoints: run.checkpointSteps(),
+  };
+}
+
+function describeData(data: Record<string, unknown>): string {
+  if (data.kind === 'text') return `text ${String(data.path).split(/[\\/]/).pop()} (${String(data.tokenizer)})`;
+  if (data.kind === 'task') return `task ${String(data.task)}`;
+  return String(data.kind ?? 'unknown');
+}
+
+/** Turns errors from checks on page-supplied data into `bad-arguments`, naming the method. */
+function wrap<T>(method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof LabApiError) throw error;
+    throw new LabApiError('bad-arguments', `${method}: ${(error as Error).message}`);
+  }
+}
