@@ -13,45 +13,16 @@ Timing: torch.cuda.Event, warm-up 3, median of >= 3 samples (10 for short rows).
 Usage on the GPU machine: python3 bench/torch/layers_delta.py --out torch-layers-delta.json [--quick]"""
 import argparse
 import json
-import statistics
 
 import torch
 import torch.nn.functional as F
+from timing import strict_fp32, time_ms
 
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision("highest")
+strict_fp32()
 
 CHECK_T = 48
 
 
-def time_ms(fn, min_sample_ms=20.0, samples=10, warmup=3):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    iters = 1
-    while True:
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        ms = start.elapsed_time(end)
-        if ms >= min_sample_ms or iters >= 2000:
-            break
-        iters = min(2000, max(iters * 2, int(1.2 * min_sample_ms / max(ms / iters, 1e-4))))
-    if ms / iters > 1000:
-        samples = 3
-    times = []
-    for _ in range(samples):
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / iters)
-    return statistics.median(times), iters
 
 
 def naive_delta_rule(q, k, v, beta, g):

@@ -15,54 +15,17 @@ Usage on the GPU machine: python3 bench/torch/layers_matrix.py --out torch-layer
 import argparse
 import json
 import math
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import strict_fp32, time_ms
 
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision("highest")
+strict_fp32()
 
 CHECK_T = 48
 GSA_SLOTS = 16
 
 
-def time_ms(fn, device, min_sample_ms=20.0, samples=10, warmup=3):
-    for _ in range(warmup):
-        fn()
-    if device != "cuda":
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times), 1
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    iters = 1
-    while True:
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        ms = start.elapsed_time(end)
-        if ms >= min_sample_ms or iters >= 2000:
-            break
-        iters = min(2000, max(iters * 2, int(1.2 * min_sample_ms / max(ms / iters, 1e-4))))
-    if ms / iters > 1000:
-        samples = 3
-    times = []
-    for _ in range(samples):
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / iters)
-    return statistics.median(times), iters
 
 
 # ---------------------------------------------------------------- naive recurrences ([B, T, H, .] layouts)

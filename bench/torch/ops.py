@@ -3,41 +3,12 @@ timed with torch.cuda.Event (warm-up 3, median of 10 samples, each sample many b
 Usage on the GPU machine: python3 bench/torch/ops.py --out torch.json [--quick]"""
 import argparse
 import json
-import statistics
 
 import torch
 import torch.nn.functional as F
+from timing import strict_fp32, time_ms
 
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision("highest")
-
-
-def time_ms(fn, min_sample_ms=20.0, samples=10, warmup=3):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    iters = 1
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    while True:  # grow a sample until it is long enough to time well
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        ms = start.elapsed_time(end)
-        if ms >= min_sample_ms or iters >= 2000:
-            break
-        iters = min(2000, max(iters * 2, int(1.2 * min_sample_ms / max(ms / iters, 1e-4))))
-    times = []
-    for _ in range(samples):
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / iters)
-    return statistics.median(times), iters
+strict_fp32()
 
 
 def row(name, ms, iters, flops=None, min_bytes=None, note=""):

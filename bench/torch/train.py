@@ -1,7 +1,7 @@
 """PyTorch baseline of the train suite: the same tiny model as gpu/nn/tiny.ts (embedding -> 4 x [RMSNorm,
 depthwise causal conv, residual; RMSNorm, SwiGLU, residual] -> RMSNorm -> tied head), AdamW, fp32 with TF32
 off, on the GPU machine. Prints one JSON list of rows named like bench/suites/train.ts."""
-import argparse, json, time
+import argparse, json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
