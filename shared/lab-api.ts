@@ -188,6 +188,38 @@ export interface LabApi {
 
 export type LabMethod = keyof LabApi;
 
+// ---------------------------------------------------------------- menu commands (Electron → page)
+
+/** What the desktop app's menu (and files opened from the system) ask the page to do. */
+export type MenuCommand =
+  | {
+      command:
+        | 'new-graph'
+        | 'templates'
+        | 'open-graph'
+        | 'save'
+        | 'save-as'
+        | 'choose-workspace'
+        | 'undo'
+        | 'redo'
+        | 'duplicate'
+        | 'delete'
+        | 'select-all'
+        | 'fit-view'
+        | 'toggle-theme'
+        | 'shortcuts';
+    }
+  | { command: 'view'; view: string }
+  /** A graph file the user opened with the app (file association, command line, dock). */
+  | { command: 'open-file'; name: string; text: string };
+
+/** The one main → page channel; the preload exposes it as `window.labMenu.on(listener)`. */
+export const MENU_CHANNEL = 'lab:menu';
+
+export interface LabMenuBridge {
+  on(listener: (command: MenuCommand) => void): void;
+}
+
 /** The prefix of every IPC channel: `lab:<method>`. */
 export const IPC_PREFIX = 'lab:';
 

@@ -1,13 +1,17 @@
 // Electron main process: thin glue. It enables WebGPU on Linux, locks the security policy, serves the
-// renderer from the app protocol, wires the host services to IPC and opens the window. Everything
-// with logic lives in main/host (plain Node, tested directly and through browser mode).
+// renderer from the app protocol, wires the host services to IPC, installs the menu and opens the window.
+// Everything with logic lives in main/host (plain Node, tested directly and through browser mode).
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, session } from 'electron';
-import { createLabService } from '../host/lab-service.js';
+import { app, BrowserWindow, dialog, Menu, session } from 'electron';
+import { MENU_CHANNEL, type MenuCommand } from '../../shared/lab-api.js';
+import { RecentWorkspaces } from '../host/app/recent.js';
+import { createLabService, type HostDialogs } from '../host/lab-service.js';
 import { registerAppScheme, serveRenderer } from './app-protocol.js';
 import { registerLabIpc } from './ipc.js';
+import { menuTemplate } from './menu.js';
+import { graphPathsFromArgv, readGraphFile } from './open-files.js';
 import { createMainWindow } from './window.js';
 
 // Chromium keeps WebGPU behind flags on most Linux setups (electron/electron#41763); both are needed.
@@ -21,9 +25,36 @@ registerAppScheme();
 const here = fileURLToPath(new URL('.', import.meta.url)); // out/main/
 const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
 let mainWindow: BrowserWindow | null = null;
+let pageReady = false;
+/** Menu commands (and opened files) waiting for the page to load. */
+const queued: MenuCommand[] = [];
 
-function openWindow(): void {
-  mainWindow = createMainWindow({ preloadPath: join(here, '../preload/index.cjs'), devUrl });
+function send(command: MenuCommand): void {
+  if (mainWindow && pageReady) mainWindow.webContents.send(MENU_CHANNEL, command);
+  else queued.push(command);
+}
+
+function openGraphFiles(paths: string[]): void {
+  for (const path of paths) {
+    try {
+      send({ command: 'open-file', ...readGraphFile(path) });
+    } catch (error) {
+      dialog.showErrorBox('StateLab cannot open this file', (error as Error).message);
+    }
+  }
+}
+
+function openWindow(assetsDir: string): void {
+  pageReady = false;
+  mainWindow = createMainWindow({
+    preloadPath: join(here, '../preload/index.cjs'),
+    devUrl,
+    icon: join(assetsDir, 'icon.png'),
+  });
+  mainWindow.webContents.on('did-finish-load', () => {
+    pageReady = true;
+    for (const command of queued.splice(0)) send(command);
+  });
   mainWindow.on('closed', () => (mainWindow = null));
 }
 
@@ -33,32 +64,60 @@ async function start(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, grant) => grant(false));
   serveRenderer(join(here, '../renderer'));
   const assetsDir = app.isPackaged ? join(process.resourcesPath, 'assets') : join(app.getAppPath(), 'assets');
+  const settingsFile = join(app.getPath('userData'), 'settings.json');
+  const dialogs: HostDialogs = {
+    async chooseFolder(title) {
+      const options = {
+        title,
+        properties: ['openDirectory', 'createDirectory'] as ('openDirectory' | 'createDirectory')[],
+      };
+      const result = mainWindow
+        ? await dialog.showOpenDialog(mainWindow, options)
+        : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+  };
   const service = createLabService({
     mode: 'electron',
     assetsDir,
+    workspaceDir: new RecentWorkspaces(settingsFile).list()[0] ?? join(app.getPath('documents'), 'StateLab'),
+    settingsFile,
+    dialogs,
     version: app.getVersion(),
     versions: { electron: process.versions.electron, chrome: process.versions.chrome },
   });
   registerLabIpc(service, devUrl);
-  openWindow();
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate(
+      menuTemplate(send, { platform: process.platform, appName: 'StateLab', dev: !app.isPackaged }),
+    ),
+  );
+  openWindow(assetsDir);
+  openGraphFiles(graphPathsFromArgv(process.argv, process.cwd()));
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) openWindow(assetsDir);
+  });
 }
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  app.on('second-instance', () => {
+  // A second launch (e.g. double-clicking a graph file) focuses this window and opens its files here.
+  app.on('second-instance', (_event, argv, cwd) => {
     if (!mainWindow) return;
     if (mainWindow.isMinimized()) mainWindow.restore();
     mainWindow.focus();
+    openGraphFiles(graphPathsFromArgv(argv, cwd));
+  });
+  app.on('open-file', (event, path) => {
+    event.preventDefault();
+    openGraphFiles([path]);
   });
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
-  });
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) openWindow();
   });
   start().catch((error: Error) => {
     console.error(`StateLab failed to start: ${error.stack ?? error.message}`);

@@ -1,23 +1,27 @@
 // The main window: secure defaults spelled out (contextIsolation, sandbox, no Node in the page), the
-// preload bridge, and no navigation or pop-ups away from the app.
+// preload bridge, no navigation or pop-ups away from the app, and a question before closing while the
+// page reports unsaved changes (its beforeunload handler).
 
-import { BrowserWindow, shell } from 'electron';
+import { BrowserWindow, dialog, shell } from 'electron';
 import { APP_ENTRY, isAppUrl, isExternalLink } from './policy.js';
 
 export interface WindowOptions {
   preloadPath: string;
   /** electron-vite's dev server URL while developing; the app protocol otherwise. */
   devUrl?: string;
+  /** The window icon (Linux and Windows; macOS takes the bundle's). */
+  icon?: string;
 }
 
 export function createMainWindow(options: WindowOptions): BrowserWindow {
   const window = new BrowserWindow({
-    width: 1280,
-    height: 820,
-    minWidth: 900,
-    minHeight: 600,
+    width: 1400,
+    height: 900,
+    minWidth: 1000,
+    minHeight: 640,
     show: false,
     title: 'StateLab',
+    icon: options.icon,
     webPreferences: {
       preload: options.preloadPath,
       contextIsolation: true,
@@ -36,6 +40,19 @@ export function createMainWindow(options: WindowOptions): BrowserWindow {
   });
   window.webContents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url, options.devUrl)) event.preventDefault();
+  });
+  // The page refuses to unload while the graph has unsaved changes; ask the user what to do.
+  window.webContents.on('will-prevent-unload', (event) => {
+    const choice = dialog.showMessageBoxSync(window, {
+      type: 'question',
+      buttons: ['Close without saving', 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved changes',
+      message: 'The graph has changes that are not saved.',
+      detail: 'They stay in the autosave and are offered again when StateLab starts.',
+    });
+    if (choice === 0) event.preventDefault(); // preventDefault here lets the window close
   });
   void window.loadURL(options.devUrl ?? APP_ENTRY);
   return window;

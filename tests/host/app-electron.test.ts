@@ -1,10 +1,16 @@
 // The Electron glue without the Electron binary (it cannot be downloaded here): `electron` is replaced
 // by a recording fake, main/electron/main.ts runs against it, and the test checks what the glue asked
 // for — WebGPU switches, secure window preferences, one validated IPC channel per LabApi method that
-// refuses foreign senders, navigation and permission lock-down.
+// refuses foreign senders, navigation and permission lock-down, the menu and its commands, the question
+// before closing with unsaved changes, the workspace and its dialogs, and graph files opened by the system.
 
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LabReply } from '../../shared/lab-api.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MenuItemConstructorOptions } from 'electron';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LabReply, MenuCommand } from '../../shared/lab-api.js';
+import { graphPathsFromArgv, readGraphFile } from '../../main/electron/open-files.js';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<LabReply>;
 type WebContentsListener = (event: { preventDefault(): void }, url: string) => void;
@@ -17,6 +23,11 @@ const electron = vi.hoisted(() => ({
   protocolHandler: null as null | ((request: { url: string }) => Promise<Response>),
   permissionHandler: null as null | ((contents: unknown, permission: string, grant: (ok: boolean) => void) => void),
   openHandler: null as null | ((details: { url: string }) => { action: string }),
+  menu: [] as MenuItemConstructorOptions[],
+  sent: [] as [string, MenuCommand][],
+  home: '',
+  pickedFolder: null as string | null,
+  messageBoxAnswer: 1,
 }));
 
 vi.mock('electron', () => {
@@ -27,6 +38,7 @@ vi.mock('electron', () => {
       setWindowOpenHandler: (handler: (details: { url: string }) => { action: string }) =>
         (electron.openHandler = handler),
       on: (name: string, listener: WebContentsListener) => this.listeners.set(name, listener),
+      send: (channel: string, command: MenuCommand) => electron.sent.push([channel, command]),
     };
     url = '';
     constructor(readonly options: Record<string, unknown>) {
@@ -49,6 +61,7 @@ vi.mock('electron', () => {
       on: () => {},
       getVersion: () => '0.1.0-test',
       getAppPath: () => process.cwd(),
+      getPath: (name: string) => join(electron.home, name),
       quit: () => {},
       exit: (code: number) => {
         throw new Error(`app.exit(${code})`);
@@ -68,6 +81,15 @@ vi.mock('electron', () => {
       },
     },
     shell: { openExternal: () => Promise.resolve() },
+    Menu: {
+      buildFromTemplate: (template: MenuItemConstructorOptions[]) => template,
+      setApplicationMenu: (menu: MenuItemConstructorOptions[]) => (electron.menu = menu),
+    },
+    dialog: {
+      showOpenDialog: async () => ({ canceled: !electron.pickedFolder, filePaths: [electron.pickedFolder] }),
+      showMessageBoxSync: () => electron.messageBoxAnswer,
+      showErrorBox: () => {},
+    },
   };
 });
 
@@ -80,9 +102,19 @@ function invoke(method: string, senderFrame: unknown, ...args: unknown[]): Promi
 }
 
 beforeAll(async () => {
+  electron.home = mkdtempSync(join(tmpdir(), 'statelab-electron-home-'));
   await import('../../main/electron/main.js');
   await vi.waitFor(() => expect(electron.windows).toHaveLength(1));
 });
+
+afterAll(() => rmSync(electron.home, { recursive: true, force: true }));
+
+function menuItem(menu: string, label: string): MenuItemConstructorOptions {
+  const submenu = electron.menu.find((m) => m.label === menu)?.submenu as MenuItemConstructorOptions[];
+  const found = submenu?.find((i) => i.label === label);
+  if (!found) throw new Error(`no menu item ${menu} → ${label}`);
+  return found;
+}
 
 describe('Electron main process glue', () => {
   it('enables WebGPU on Linux and registers the app scheme as secure', () => {
@@ -140,5 +172,55 @@ describe('Electron main process glue', () => {
     expect(prevented).toBe(true);
     const foreign = await electron.protocolHandler!({ url: 'statelab://other/index.html' });
     expect(foreign.status).toBe(404);
+  });
+
+  it('opens the last workspace (else Documents/StateLab) and picks others with the system dialog', async () => {
+    const info = await invoke('workspace', appFrame);
+    expect(info).toMatchObject({ result: { path: join(electron.home, 'documents', 'StateLab'), dialogs: true } });
+    electron.pickedFolder = join(electron.home, 'elsewhere');
+    expect(await invoke('chooseWorkspace', appFrame)).toMatchObject({ result: { path: electron.pickedFolder } });
+    electron.pickedFolder = null;
+    expect(await invoke('chooseWorkspace', appFrame)).toEqual({ result: null });
+  });
+
+  it('installs a menu whose items send commands to the page once it has loaded', () => {
+    expect(electron.menu.map((m) => m.label)).toEqual(expect.arrayContaining(['File', 'Edit', 'View', 'Help']));
+    const save = menuItem('File', 'Save');
+    expect(save).toMatchObject({ accelerator: 'CmdOrCtrl+S', registerAccelerator: false });
+    (save.click as () => void)();
+    expect(electron.sent).toEqual([]); // queued until the page has loaded
+    electron.windows[0].listeners.get('did-finish-load')!({ preventDefault() {} }, '');
+    (menuItem('View', 'Train').click as () => void)();
+    expect(electron.sent).toEqual([
+      ['lab:menu', { command: 'save' }],
+      ['lab:menu', { command: 'view', view: 'train' }],
+    ]);
+    const edit = electron.menu.find((m) => m.label === 'Edit')!.submenu as MenuItemConstructorOptions[];
+    expect(edit.filter((i) => i.role).map((i) => i.role)).toEqual(['cut', 'copy', 'paste']);
+  });
+
+  it('asks before closing a window whose page has unsaved changes', () => {
+    const listener = electron.windows[0].listeners.get('will-prevent-unload')!;
+    let allowed = false;
+    electron.messageBoxAnswer = 1; // Cancel
+    listener({ preventDefault: () => (allowed = true) }, '');
+    expect(allowed).toBe(false);
+    electron.messageBoxAnswer = 0; // Close without saving
+    listener({ preventDefault: () => (allowed = true) }, '');
+    expect(allowed).toBe(true);
+  });
+});
+
+describe('graph files opened by the system', () => {
+  it('takes existing graph files from a command line and reads them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'statelab-argv-'));
+    writeFileSync(join(dir, 'model.statelab'), '{"format":"statelab-graph"}');
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    const argv = ['/opt/StateLab/statelab', '--no-sandbox', 'model.statelab', 'notes.txt', 'missing.json'];
+    const paths = graphPathsFromArgv(argv, dir);
+    expect(paths).toEqual([join(dir, 'model.statelab')]);
+    expect(readGraphFile(paths[0])).toEqual({ name: 'model.statelab', text: '{"format":"statelab-graph"}' });
+    expect(() => readGraphFile(dir)).toThrow(/not a file/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -33,6 +33,11 @@ afterAll(async () => {
 describe('StateLab in Chromium (browser mode)', () => {
   it('opens on the graph editor with a palette generated from the node catalogue', async () => {
     const { page } = ui;
+    // Stands in for the desktop app's preload, to drive the page's side of the menu (see the last tests).
+    await page.addInitScript(() => {
+      const w = window as unknown as { labMenu: unknown; menu: (command: unknown) => void };
+      w.labMenu = { on: (listener: (command: unknown) => void) => (w.menu = listener) };
+    });
     await page.goto(`${ui.server.url}?debug`);
     await expect.poll(() => page.locator('[data-nav]').count()).toBe(7);
     await expect.poll(() => page.locator('.app-info').textContent()).toMatch(/browser mode/);
@@ -306,6 +311,22 @@ describe('StateLab in Chromium (browser mode)', () => {
     await expect.poll(() => page.locator('[data-run]').count()).toBe(2);
     expect(await page.locator('[data-run]').first().textContent()).toMatch(/failed/);
   }, 180_000);
+
+  it('follows menu commands, and opens a graph file the system hands over', async () => {
+    const { page } = ui;
+    const menu = (command: object) =>
+      page.evaluate((c) => (window as unknown as { menu(c: object): void }).menu(c), command);
+    await menu({ command: 'view', view: 'export' });
+    expect(await page.getAttribute('main.view', 'data-view')).toBe('export');
+    const text = readFileSync(join(SOURCE_ASSETS_DIR, 'templates', 'mamba.json'), 'utf8');
+    await menu({ command: 'open-file', name: 'my.statelab', text });
+    expect(await page.getAttribute('main.view', 'data-view')).toBe('build');
+    await expect.poll(() => page.textContent('[data-testid="file-label"]')).toMatch(/file my.statelab/);
+    await menu({ command: 'templates' });
+    await page.waitForSelector('[data-testid="template-gallery"]');
+    await page.keyboard.press('Escape');
+    expect(await page.locator('[data-testid="template-gallery"]').count()).toBe(0);
+  });
 
   it('switches to the dark theme', async () => {
     const { page } = ui;

@@ -17,6 +17,8 @@ export const SHORTCUTS = [
   { keys: 'Shift+drag', action: 'Box select' },
   { keys: 'Ctrl+click', action: 'Add to the selection' },
   { keys: 'Ctrl+S / Ctrl+Shift+S', action: 'Save / save as' },
+  { keys: 'Ctrl+N / Ctrl+O', action: 'New graph / open a graph' },
+  { keys: 'Ctrl+1 … Ctrl+6', action: 'Build, Data, Train, Runs, Export, GPU diagnostics (desktop app)' },
   { keys: 'F', action: 'Fit the view' },
   { keys: 'Escape', action: 'Clear the selection, close dialogs' },
   { keys: '?', action: 'This list' },

@@ -10,7 +10,7 @@ import { useGraphFilesStore } from '../stores/graph-files';
 const DATASET = /\.(txt|text|md|jsonl|ndjson|csv|tsv|parquet)$/i;
 
 export function describeUnsupported(name: string): string | null {
-  if (/\.json$/i.test(name)) return null;
+  if (/\.(json|statelab)$/i.test(name)) return null;
   if (DATASET.test(name)) {
     return `${name}: dataset files cannot be dropped on the app yet — it trains on the bundled texts and synthetic tasks (Train view); train on your own files with the CLI (statelab train --data ${name}).`;
   }

@@ -8,6 +8,9 @@ import { lab } from '../lab';
 export type ViewId = 'build' | 'data' | 'train' | 'runs' | 'inspect' | 'export' | 'diagnostics';
 export type Theme = 'light' | 'dark';
 
+/** Things other parts of the app (the menu) ask the editor to show or do. */
+export type EditorRequest = 'templates' | 'shortcuts' | 'fit-view' | 'open-graph';
+
 export interface ViewEntry {
   id: ViewId;
   label: string;
@@ -52,6 +55,7 @@ export const useAppStore = defineStore('app', () => {
   /** A short message about something the window could not do (an unsupported dropped file, …). */
   const notice = ref<string | null>(null);
   const theme = ref<Theme>(initialTheme());
+  const editorRequest = ref<{ name: EditorRequest; seq: number } | null>(null);
 
   watch(
     theme,
@@ -88,9 +92,27 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
+  function requestEditor(name: EditorRequest): void {
+    view.value = 'build';
+    editorRequest.value = { name, seq: (editorRequest.value?.seq ?? 0) + 1 };
+  }
+
   function toggleTheme(): void {
     theme.value = theme.value === 'dark' ? 'light' : 'dark';
   }
 
-  return { view, info, workspace, hostProblem, notice, theme, loadInfo, chooseWorkspace, openRecent, toggleTheme };
+  return {
+    view,
+    info,
+    workspace,
+    hostProblem,
+    notice,
+    theme,
+    editorRequest,
+    loadInfo,
+    chooseWorkspace,
+    openRecent,
+    requestEditor,
+    toggleTheme,
+  };
 });

@@ -109,6 +109,12 @@ export const useGraphFilesStore = defineStore('graph-files', () => {
     return openText(await file.text(), file.name, null, `file ${file.name}`);
   }
 
+  /** Graph text the system handed to the app (a file opened with StateLab). */
+  async function openNamedText(text: string, name: string): Promise<boolean> {
+    if (!(await guard(`open ${name}`))) return false;
+    return openText(text, name, null, `file ${name}`);
+  }
+
   /** A graph from elsewhere (a run's graph.json), opened as a new unsaved document. */
   async function openDoc(raw: unknown, from: string): Promise<boolean> {
     if (!(await guard(`open ${from}`))) return false;
@@ -237,6 +243,7 @@ export const useGraphFilesStore = defineStore('graph-files', () => {
     openFile,
     openDoc,
     openText,
+    openNamedText,
     save,
     saveAs,
     offerAutosave,
