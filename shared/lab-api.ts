@@ -41,10 +41,32 @@ export interface BundledText {
 
 /** A tokenized text split as the CLI splits it: int32 token ids (little-endian bytes). */
 export interface TokenData {
-  tokenizer: 'byte';
+  tokenizer: 'byte' | 'char' | 'bpe';
   vocabSize: number;
   train: Uint8Array;
   validation: Uint8Array;
+}
+
+/** What the Data view shows about a text dataset before training. */
+export interface DataPreview {
+  tokenizer: 'byte' | 'char' | 'bpe';
+  vocabSize: number;
+  trainTokens: number;
+  validationTokens: number;
+  truncated: boolean;
+  /** The first ~2000 characters of the text (records separated by ␞). */
+  sample: string;
+  /** Tokens in the first 200 characters of the sample (how finely the tokenizer cuts). */
+  sampleTokens: number;
+}
+
+/** A dataset file in the workspace's `data/` folder. */
+export interface DataFileInfo {
+  name: string;
+  bytes: number;
+  modified: string;
+  /** txt, jsonl, csv, tsv or parquet (from the extension); null when unknown. */
+  format: string | null;
 }
 
 export interface WorkspaceInfo {
@@ -69,10 +91,21 @@ export interface GraphFileInfo {
   modified: string;
 }
 
-/** What the app trains on. Bundled texts are byte-level; run.json records them by file path like the CLI. */
-export type AppDataSpec =
+/** Text to train on: a bundled text (byte-level), or a file in the workspace's data/ folder. */
+export type TextDataSpec =
   | { kind: 'bundled-text'; id: string; validationFraction: number }
-  | { kind: 'task'; task: string; params: Record<string, number> };
+  | {
+      kind: 'file';
+      name: string;
+      /** byte, char (built from the data) or bpe:<vocab size> (trained on the data), as the CLI spells it. */
+      tokenizer: string;
+      /** JSONL field / CSV or Parquet column with the text (default "text"). */
+      field?: string;
+      validationFraction: number;
+    };
+
+/** What the app trains on; run.json records text by file path, like the CLI. */
+export type AppDataSpec = TextDataSpec | { kind: 'task'; task: string; params: Record<string, number> };
 
 /** The `train` section of run.json, as the CLI writes and `statelab resume` reads it. */
 export interface RunTrainSettings {
@@ -153,8 +186,14 @@ export interface LabApi {
   listTexts(): Promise<BundledText[]>;
   /** The full contents of one bundled text. */
   readText(id: string): Promise<string>;
-  /** A bundled text tokenized and split with the CLI's own data code (what the Worker trains on). */
-  readTextTokens(id: string, validationFraction: number): Promise<TokenData>;
+  /** Text data tokenized and split with the CLI's own data code (what the Worker trains on). */
+  readTokens(spec: TextDataSpec): Promise<TokenData>;
+  /** Token counts, split and a sample of text data, for the Data view. */
+  previewData(spec: TextDataSpec): Promise<DataPreview>;
+  /** Dataset files in the workspace's data/ folder. */
+  listDataFiles(): Promise<DataFileInfo[]>;
+  /** Copies a file the user picked or dropped into data/ (temp-then-rename). */
+  importDataFile(name: string, data: Uint8Array): Promise<DataFileInfo>;
 
   workspace(): Promise<WorkspaceInfo>;
   /** Electron: asks for a folder with the system dialog (null when cancelled). */
@@ -229,6 +268,9 @@ const TEXT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Graph file names: readable, no folders, no leading dot (autosaves and temporaries are hidden). */
 export const GRAPH_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,79}$/;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Dataset file names in data/: plain names with an extension, no folders. */
+export const DATA_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.[A-Za-z0-9]{1,10}$/;
+const TOKENIZER = /^(byte|char|bpe:\d{3,6})$/;
 
 function pattern(method: string, name: string, value: unknown, re: RegExp, what: string): string {
   const text = expectString(method, name, value, 200);
@@ -265,16 +307,30 @@ function metricsRows(method: string, value: unknown): RunMetricsRow[] {
   });
 }
 
+function textDataSpec(method: string, d: Record<string, unknown>, kind: 'bundled-text' | 'file'): TextDataSpec {
+  const validationFraction = expectNumber(method, 'data.validationFraction', d.validationFraction, {
+    min: 0,
+    max: 0.5,
+  });
+  if (kind === 'bundled-text') return { kind, id: textId(method, d.id), validationFraction };
+  return {
+    kind,
+    name: pattern(method, 'data.name', d.name, DATA_FILE_NAME, 'a data file name (name.ext, no folders)'),
+    tokenizer: pattern(method, 'data.tokenizer', d.tokenizer, TOKENIZER, 'byte, char or bpe:<vocab size>'),
+    ...(d.field !== undefined ? { field: expectString(method, 'data.field', d.field, 200) } : {}),
+    validationFraction,
+  };
+}
+
+function textSpec(method: string, value: unknown): TextDataSpec {
+  const d = expectObject(method, 'data', value);
+  return textDataSpec(method, d, expectEnum(method, 'data.kind', d.kind, ['bundled-text', 'file'] as const));
+}
+
 function dataSpec(method: string, value: unknown): AppDataSpec {
   const d = expectObject(method, 'data', value);
-  const kind = expectEnum(method, 'data.kind', d.kind, ['bundled-text', 'task'] as const);
-  if (kind === 'bundled-text') {
-    return {
-      kind,
-      id: textId(method, d.id),
-      validationFraction: expectNumber(method, 'data.validationFraction', d.validationFraction, { min: 0, max: 0.5 }),
-    };
-  }
+  const kind = expectEnum(method, 'data.kind', d.kind, ['bundled-text', 'file', 'task'] as const);
+  if (kind !== 'task') return textDataSpec(method, d, kind);
   const params = expectObject(method, 'data.params', d.params);
   const checked: Record<string, number> = {};
   for (const [key, v] of Object.entries(params)) checked[key] = expectNumber(method, `data.params.${key}`, v);
@@ -336,11 +392,20 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
     expectCount('readText', args, ['id']);
     return [textId('readText', args[0])];
   },
-  readTextTokens: (args) => {
-    expectCount('readTextTokens', args, ['id', 'validationFraction']);
+  readTokens: (args) => {
+    expectCount('readTokens', args, ['spec']);
+    return [textSpec('readTokens', args[0])];
+  },
+  previewData: (args) => {
+    expectCount('previewData', args, ['spec']);
+    return [textSpec('previewData', args[0])];
+  },
+  listDataFiles: none('listDataFiles'),
+  importDataFile: (args) => {
+    expectCount('importDataFile', args, ['name', 'data']);
     return [
-      textId('readTextTokens', args[0]),
-      expectNumber('readTextTokens', 'validationFraction', args[1], { min: 0, max: 0.5 }),
+      pattern('importDataFile', 'name', args[0], DATA_FILE_NAME, 'a data file name (name.ext, no folders)'),
+      expectBytes('importDataFile', 'data', args[1], MAX_CHECKPOINT_BYTES),
     ];
   },
   workspace: none('workspace'),
@@ -404,8 +469,8 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
 
 export const LAB_METHODS = Object.keys(LAB_API_ARGUMENTS) as LabMethod[];
 
-/** Methods whose HTTP bodies carry checkpoints (the browser-mode server allows them a larger body). */
-export const BULK_METHODS: ReadonlySet<LabMethod> = new Set(['saveCheckpoint', 'appendMetrics']);
+/** Methods whose HTTP bodies carry checkpoints or datasets (the browser-mode server allows them more). */
+export const BULK_METHODS: ReadonlySet<LabMethod> = new Set(['saveCheckpoint', 'appendMetrics', 'importDataFile']);
 
 export function isLabMethod(name: string): name is LabMethod {
   return Object.prototype.hasOwnProperty.call(LAB_API_ARGUMENTS, name);

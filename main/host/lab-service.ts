@@ -16,7 +16,7 @@ import {
   type LabReply,
   type WorkspaceInfo,
 } from '../../shared/lab-api.js';
-import { bundledTextTokens } from './app/app-data.js';
+import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
 import { exportDownload, exportFolderName, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
 import { listTemplates, readTemplate } from './app/app-templates.js';
@@ -87,7 +87,10 @@ export function createLabService(options: LabServiceOptions): LabApi {
     appInfo: async () => structuredClone(info),
     listTexts: async () => listBundledTexts(textDir),
     readText: async (id) => readBundledText(textDir, id),
-    readTextTokens: (id, fraction) => bundledTextTokens(textDir, id, fraction),
+    readTokens: async (spec) => tokenData(await prepareTokens(spec, textDir, workspace?.root ?? null)),
+    previewData: async (spec) => dataPreview(await prepareTokens(spec, textDir, workspace?.root ?? null)),
+    listDataFiles: async () => listDataFiles(current('listDataFiles').root),
+    importDataFile: async (name, data) => importDataFile(current('importDataFile').root, name, data),
 
     workspace: async () => describeWorkspace(),
     chooseWorkspace: async () => {
@@ -108,7 +111,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
     readGraph: async (name) => current('readGraph').readGraph(name),
     saveGraph: async (name, text) => current('saveGraph').saveGraph(name, text),
 
-    createRun: async (request) => runs.create(current('createRun').runsDir, request),
+    createRun: async (request) => runs.create(current('createRun'), request),
     appendMetrics: async (runId, rows) => runs.appendMetrics(runId, rows),
     saveCheckpoint: async (runId, model, optimizer) => runs.saveCheckpoint(runId, model, optimizer),
     finishRun: async (runId, status, message) => runs.finish(runId, status, message),

@@ -134,7 +134,7 @@ describe('app runs in the workspace', () => {
   });
 
   it('exports a checkpoint in the HF layout as downloadable bytes', async () => {
-    const [run] = await client.listRuns();
+    const run = (await client.listRuns()).find((r) => r.checkpoints.length)!;
     const exported = await client.exportDownload(run.id, 2);
     expect(exported.folderName).toBe(`${run.id}-step-2`);
     expect(exported.files.map((f) => f.name)).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
@@ -148,9 +148,38 @@ describe('app runs in the workspace', () => {
     await expect(client.exportCheckpoint(run.id, 2)).rejects.toMatchObject({ code: 'unsupported' });
   });
 
+  it('records a workspace dataset file by path with its tokenizer, and saves the tokenizer beside the run', async () => {
+    await client.importDataFile(
+      'poems.jsonl',
+      new TextEncoder().encode('{"body": "roses are red"}\n{"body": "violets"}\n'),
+    );
+    const graph = await smallGraph();
+    const data = {
+      kind: 'file' as const,
+      name: 'poems.jsonl',
+      tokenizer: 'char',
+      field: 'body',
+      validationFraction: 0.2,
+    };
+    const summary = await client.createRun({ ...request(graph), data });
+    const run = new RunStore(runsDir).open(summary.id);
+    expect(run.info().data).toEqual({
+      kind: 'text',
+      path: join(workspaceDir, 'data', 'poems.jsonl'),
+      tokenizer: 'char',
+      format: 'jsonl',
+      field: 'body',
+      validationFraction: 0.2,
+    });
+    const tokenizer = JSON.parse(readFileSync(join(run.dir, 'tokenizer.json'), 'utf8'));
+    expect(Object.keys(tokenizer.model.vocab)).toEqual(expect.arrayContaining(['r', 'v']));
+    expect(summary.data).toMatch(/poems.jsonl \(char\)/);
+    await client.finishRun(summary.id, 'stopped', '');
+  });
+
   it('refuses writes to finished or unknown runs, bad graphs and checkpoints that do not fit the graph', async () => {
     const graph = await smallGraph();
-    const [done] = await client.listRuns();
+    const done = (await client.listRuns()).find((r) => r.status === 'completed')!;
     await expect(client.appendMetrics(done.id, [row(9)])).rejects.toMatchObject({ code: 'not-found' });
     await expect(client.appendMetrics('../../etc', [row(9)])).rejects.toMatchObject({ code: 'bad-arguments' });
     await expect(client.readRun('no-such-run')).rejects.toMatchObject({ code: 'not-found' });

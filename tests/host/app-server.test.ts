@@ -108,7 +108,9 @@ describe('browser-mode server', () => {
   });
 
   it('carries bytes as base64 both ways and allows bulk methods a larger body', async () => {
-    const reply = (await (await call('readTextTokens', { args: ['lighthouse', 0.1] })).json()) as {
+    const reply = (await (
+      await call('readTokens', { args: [{ kind: 'bundled-text', id: 'lighthouse', validationFraction: 0.1 }] })
+    ).json()) as {
       result: { train: { $bytes: string } };
     };
     expect(typeof reply.result.train.$bytes).toBe('string');

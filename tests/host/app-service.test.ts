@@ -56,16 +56,19 @@ describe('LabApi host service', () => {
       'exportCheckpoint',
       'exportDownload',
       'finishRun',
+      'importDataFile',
+      'listDataFiles',
       'listGraphs',
       'listRuns',
       'listTemplates',
       'listTexts',
       'openRecentWorkspace',
+      'previewData',
       'readGraph',
       'readRun',
       'readTemplate',
       'readText',
-      'readTextTokens',
+      'readTokens',
       'saveCheckpoint',
       'saveGraph',
       'workspace',
@@ -84,7 +87,7 @@ describe('LabApi host service', () => {
   it('tokenizes a bundled text with the CLI dataset code: bytes, tail validation split', async () => {
     const text = await client.readText('lighthouse');
     const bytes = new TextEncoder().encode(text);
-    const tokens = await client.readTextTokens('lighthouse', 0.1);
+    const tokens = await client.readTokens({ kind: 'bundled-text', id: 'lighthouse', validationFraction: 0.1 });
     const train = new Int32Array(tokens.train.slice().buffer);
     const validation = new Int32Array(tokens.validation.slice().buffer);
     expect(tokens.vocabSize).toBe(256);
@@ -92,7 +95,12 @@ describe('LabApi host service', () => {
     expect(validation.length).toBe(Math.round(bytes.length * 0.1));
     expect([...train.subarray(0, 50)]).toEqual([...bytes.subarray(0, 50)]);
     expect([...validation.subarray(-20)]).toEqual([...bytes.subarray(-20)]);
-    await expect(client.readTextTokens('lighthouse', 0.9)).rejects.toMatchObject({ code: 'bad-arguments' });
+    await expect(
+      client.readTokens({ kind: 'bundled-text', id: 'lighthouse', validationFraction: 0.9 }),
+    ).rejects.toMatchObject({ code: 'bad-arguments' });
+    await expect(
+      client.readTokens({ kind: 'file', name: 'x.txt', tokenizer: 'byte', validationFraction: 0.1 }),
+    ).rejects.toMatchObject({ code: 'not-found', message: /no workspace/ });
   });
 
   it('without a workspace, workspace methods say so; without dialogs, dialog methods are unsupported', async () => {

@@ -70,6 +70,44 @@ describe('workspace graphs', () => {
   });
 });
 
+describe('dataset files in the workspace', () => {
+  const dir = join(root, 'ws-data');
+  const { client } = service(dir);
+
+  it('imports files by name into data/, lists them with their format, previews them', async () => {
+    const text = 'hello world, hello data. '.repeat(40);
+    const info = await client.importDataFile('notes.txt', new TextEncoder().encode(text));
+    expect(info).toMatchObject({ name: 'notes.txt', bytes: text.length, format: 'txt' });
+    expect(readdirSync(join(dir, 'data'))).toEqual(['notes.txt']);
+    expect((await client.listDataFiles()).map((f) => f.name)).toEqual(['notes.txt']);
+    const preview = await client.previewData({
+      kind: 'file',
+      name: 'notes.txt',
+      tokenizer: 'char',
+      validationFraction: 0.1,
+    });
+    expect(preview).toMatchObject({ tokenizer: 'char', trainTokens: text.length - 100, validationTokens: 100 });
+    expect(preview.vocabSize).toBeGreaterThan(new Set(text).size - 1);
+    expect(preview.sample.startsWith('hello world')).toBe(true);
+  });
+
+  it('refuses paths, unknown formats and missing files, writing nothing', async () => {
+    const bytes = new Uint8Array([65]);
+    for (const name of ['../x.txt', 'a/b.txt', '.hidden.txt', 'noext', 'x.txt/..']) {
+      await expect(client.importDataFile(name, bytes), name).rejects.toMatchObject({ code: 'bad-arguments' });
+    }
+    await expect(client.importDataFile('weights.bin', bytes)).rejects.toMatchObject({ message: /extension/ });
+    await expect(
+      client.previewData({ kind: 'file', name: 'missing.txt', tokenizer: 'byte', validationFraction: 0.1 }),
+    ).rejects.toMatchObject({ code: 'not-found' });
+    await expect(
+      client.previewData({ kind: 'file', name: 'notes.txt', tokenizer: 'wordpiece', validationFraction: 0.1 }),
+    ).rejects.toMatchObject({ code: 'bad-arguments' });
+    expect(readdirSync(join(dir, 'data'))).toEqual(['notes.txt']);
+    expect(existsSync(join(root, 'x.txt'))).toBe(false);
+  });
+});
+
 describe('recent workspaces', () => {
   it('remembers opened workspaces and reopens only those', async () => {
     const settingsFile = join(root, 'settings', 'recent.json');

@@ -180,11 +180,44 @@ describe('StateLab in Chromium (browser mode)', () => {
     await page.screenshot({ path: `${RESULTS}/ui-diagnostics.png`, fullPage: true });
   });
 
+  it('shows the data: a dropped dataset file, a synthetic task, and picks a bundled text', async () => {
+    const { page } = ui;
+    // A dataset file dropped on the window is copied into the workspace and previewed with its tokens.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['to be or not to be, that is the question. '.repeat(30)], 'hamlet.txt'));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await expect.poll(() => page.getAttribute('main.view', 'data-view')).toBe('data');
+    await expect.poll(() => page.locator('[data-file="hamlet.txt"]').isChecked()).toBe(true);
+    await page.selectOption('[data-setting="tokenizer"]', 'char');
+    await expect.poll(() => page.textContent('[data-testid="data-vocab"]')).toMatch(/^\d+$/);
+    expect(Number(await page.textContent('[data-testid="data-vocab"]'))).toBeLessThan(30);
+    expect(await page.textContent('[data-testid="data-sample"]')).toMatch(/^to be or not to be/);
+    expect(readFileSync(join(ui.workspaceDir, 'data', 'hamlet.txt'), 'utf8')).toMatch(/question/);
+
+    await page.check('[data-setting="data-task"]');
+    await page.selectOption('[data-setting="task"]', 'mqar');
+    await expect.poll(() => page.locator('[data-testid="vocab-warning"]').count()).toBe(1); // 8192 ids > 256
+    await page.fill('[data-task-param="vocab_size"]', '128');
+    await expect.poll(() => page.locator('[data-testid="vocab-warning"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="task-example"] .cell.scored').count()).toBeGreaterThan(0);
+
+    await page.check('[data-setting="data-text"]');
+    await expect.poll(() => page.locator('[data-setting="text"] option').count()).toBeGreaterThan(0);
+    await page.selectOption('[data-setting="text"]', 'lighthouse');
+    await expect.poll(() => page.textContent('[data-testid="data-sample"]')).toMatch(/Keeper of the North Light/);
+    const train = Number((await page.textContent('[data-testid="train-tokens"]'))!.replace(/,/g, ''));
+    const validation = Number((await page.textContent('[data-testid="validation-tokens"]'))!.replace(/,/g, ''));
+    expect(train + validation).toBe(readFileSync(join(SOURCE_ASSETS_DIR, 'text', 'lighthouse.txt')).length);
+    await page.screenshot({ path: `${RESULTS}/ui-data.png` });
+  });
+
   it('trains the edited graph on a bundled text, pausing and resuming, with a smooth UI', async () => {
     const { page } = ui;
     const steps = 24;
     await page.click('[data-nav="train"]');
-    await expect.poll(() => page.locator('[data-setting="text"] option').count()).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid="data-summary"]')).toMatch(/Keeper of the North Light/);
     const settings = { steps, batch: 4, seqLen: 16, lr: 0.02, evalEvery: 8, checkpointEvery: 12 };
     for (const [key, value] of Object.entries(settings)) await page.fill(`[data-setting="${key}"]`, String(value));
     // Record the gaps between animation frames, and main-thread tasks over 50 ms, while the run goes: the

@@ -19,7 +19,10 @@ import type { Checkpoint, TrainerState } from '../../../gpu/train/trainer.js';
 import { checkParams } from '../../export/source.js';
 import { decodeCheckpoint } from '../runs/checkpoint-file.js';
 import { Run, RunStore, type RunInfo } from '../runs/run-store.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { hfConfig } from '../train-run.js';
+import { prepareTokens, resolveDataSpec } from './app-data.js';
+import type { Workspace } from './workspace.js';
 
 export class AppRuns {
   /** Runs this host created and that have not finished: the only ones the page may write to. */
@@ -30,19 +33,21 @@ export class AppRuns {
     private readonly versions: Record<string, string>,
   ) {}
 
-  create(runsDir: string, request: NewRunRequest): RunSummary {
+  async create(workspace: Workspace, request: NewRunRequest): Promise<RunSummary> {
     const graph = wrap('createRun', () => upgradeGraph(request.graph, 'graph'));
     const model = wrap('createRun', () => compileGraph(graph));
-    let data: Record<string, unknown>;
-    if (request.data.kind === 'bundled-text') {
-      const path = join(this.textDir, `${request.data.id}.txt`);
-      if (!existsSync(path)) throw new LabApiError('not-found', `createRun: no bundled text "${request.data.id}"`);
-      // The CLI's data spec, so `statelab resume` reads the same bytes with the same split.
-      data = { kind: 'text', path, tokenizer: 'byte', validationFraction: request.data.validationFraction };
-    } else {
-      data = { kind: 'task', task: request.data.task, params: request.data.params };
-    }
-    const run = new RunStore(runsDir).create(
+    const spec = request.data;
+    // The CLI's data spec, so `statelab resume` reads the same text with the same tokenizer and split.
+    const data =
+      spec.kind === 'task'
+        ? { kind: 'task', task: spec.task, params: spec.params }
+        : resolveDataSpec(spec, this.textDir, workspace.root).cliSpec;
+    // Like the CLI, a tokenizer built from the data is saved beside the run (resume loads it from there).
+    const tokenizer =
+      spec.kind === 'file' && spec.tokenizer !== 'byte'
+        ? (await prepareTokens(spec, this.textDir, workspace.root)).tokenizer
+        : null;
+    const run = new RunStore(workspace.runsDir).create(
       {
         name: request.name || graph.name,
         data,
@@ -54,6 +59,7 @@ export class AppRuns {
       graph,
       hfConfig(model, graph),
     );
+    if (tokenizer) writeFileAtomic(join(run.dir, 'tokenizer.json'), `${JSON.stringify(tokenizer.toJSON())}\n`);
     this.active.set(run.id, run);
     return summarize(run, this.active);
   }

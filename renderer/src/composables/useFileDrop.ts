@@ -1,19 +1,19 @@
-// Files dropped anywhere on the window. Graph files (.json) open in the editor (asking first when the
-// current graph has unsaved changes); every other kind gets a message saying what the app does with it
-// today, and nothing changes. The page reads the dropped file itself: no path ever reaches the host.
+// Files dropped anywhere on the window. Graph files (.json, .statelab) open in the editor (asking first
+// when the current graph has unsaved changes); dataset files are copied into the workspace's data/ folder
+// and chosen in the Data view; anything else gets a message saying what the app does with it, and nothing
+// changes. The page reads the dropped file itself: no path ever reaches the host.
 
 import { onBeforeUnmount, onMounted } from 'vue';
 import { KIND_MIME } from '../graph/connecting';
 import { useAppStore } from '../stores/app';
+import { useDataStore } from '../stores/data';
 import { useGraphFilesStore } from '../stores/graph-files';
 
 const DATASET = /\.(txt|text|md|jsonl|ndjson|csv|tsv|parquet)$/i;
 
 export function describeUnsupported(name: string): string | null {
   if (/\.(json|statelab)$/i.test(name)) return null;
-  if (DATASET.test(name)) {
-    return `${name}: dataset files cannot be dropped on the app yet — it trains on the bundled texts and synthetic tasks (Train view); train on your own files with the CLI (statelab train --data ${name}).`;
-  }
+  if (DATASET.test(name)) return null;
   if (/\.safetensors$/i.test(name)) {
     return `${name}: checkpoints cannot be opened by dropping yet — find them in the Runs and Export views.`;
   }
@@ -24,6 +24,7 @@ export function describeUnsupported(name: string): string | null {
 export function useFileDrop() {
   const app = useAppStore();
   const files = useGraphFilesStore();
+  const data = useDataStore();
 
   function isFileDrag(event: DragEvent): boolean {
     const types = event.dataTransfer?.types ?? [];
@@ -47,9 +48,12 @@ export function useFileDrop() {
       app.notice = problem;
       return;
     }
-    app.notice = rest.length
-      ? `Opened ${file.name}; only one graph opens at a time (${rest.length} more ignored).`
-      : null;
+    app.notice = rest.length ? `Opened ${file.name}; one file at a time (${rest.length} more ignored).` : null;
+    if (DATASET.test(file.name)) {
+      app.view = 'data';
+      await data.importFile(file);
+      return;
+    }
     app.view = 'build';
     await files.openFile(file);
   }

@@ -20,14 +20,7 @@ export interface ViewEntry {
 
 export const VIEWS: ViewEntry[] = [
   { id: 'build', label: 'Build' },
-  {
-    id: 'data',
-    label: 'Data',
-    arrives: {
-      issue: 7,
-      what: 'dropping or picking a dataset file, its preview, tokenizer choice, token counts and split (today the Train view offers the bundled texts and the synthetic tasks)',
-    },
-  },
+  { id: 'data', label: 'Data' },
   { id: 'train', label: 'Train' },
   { id: 'runs', label: 'Runs' },
   {

@@ -4,7 +4,7 @@
 
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
-import type { RunTrainSettings } from '../../../shared/lab-api';
+import type { AppDataSpec, RunTrainSettings, TextDataSpec } from '../../../shared/lab-api';
 import { resolveTask, TASKS } from '../../../shared/tasks/index';
 import type { FailureKind } from '../workers/protocol';
 import { defaultWarmup } from '../workers/run-config';
@@ -34,10 +34,18 @@ export const SETTING_RANGES: Record<NumericSetting, { min: number; max: number; 
   seed: { min: 0, max: 2 ** 31 - 1, integer: true, label: 'Seed' },
 };
 
+export type DataKind = 'text' | 'file' | 'task';
+export type TokenizerKind = 'byte' | 'char' | 'bpe';
+
 export const useTrainSettings = defineStore('train-settings', () => {
-  const dataKind = ref<'text' | 'task'>('text');
+  const dataKind = ref<DataKind>('text');
   const textId = ref('lighthouse');
   const validationFraction = ref(0.1);
+  /** A file in the workspace's data/ folder, its tokenizer and (JSONL/CSV/Parquet) text field. */
+  const fileName = ref<string | null>(null);
+  const tokenizer = ref<TokenizerKind>('byte');
+  const bpeVocab = ref(512);
+  const field = ref('text');
   const task = ref('mqar');
   const taskParams = ref<Record<string, number>>({});
   const values = ref<Record<NumericSetting, number>>({
@@ -97,26 +105,47 @@ export const useTrainSettings = defineStore('train-settings', () => {
     return list;
   });
 
-  return { dataKind, textId, validationFraction, task, taskParams, values, taskShape, problems };
+  /** The text data chosen, as the host's LabApi takes it (null for a task, or no file chosen yet). */
+  const textSpec = computed<TextDataSpec | null>(() => {
+    if (dataKind.value === 'text') {
+      return { kind: 'bundled-text', id: textId.value, validationFraction: validationFraction.value };
+    }
+    if (dataKind.value === 'file' && fileName.value) {
+      const isRecords = !/\.(txt|text|md)$/i.test(fileName.value);
+      return {
+        kind: 'file',
+        name: fileName.value,
+        tokenizer: tokenizer.value === 'bpe' ? `bpe:${bpeVocab.value}` : tokenizer.value,
+        ...(isRecords && field.value ? { field: field.value } : {}),
+        validationFraction: validationFraction.value,
+      };
+    }
+    return null;
+  });
+
+  const dataSpec = computed<AppDataSpec | null>(() =>
+    dataKind.value === 'task' ? { kind: 'task', task: task.value, params: { ...taskParams.value } } : textSpec.value,
+  );
+
+  return {
+    dataKind,
+    textId,
+    validationFraction,
+    fileName,
+    tokenizer,
+    bpeVocab,
+    field,
+    task,
+    taskParams,
+    values,
+    taskShape,
+    problems,
+    textSpec,
+    dataSpec,
+  };
 });
 
 export type TrainSettingsStore = ReturnType<typeof useTrainSettings>;
-
-/** Problems of the data choice against the graph (vocabulary, task parameters). */
-export function dataProblems(s: TrainSettingsStore, graphVocab: number): string[] {
-  if (s.dataKind === 'text') {
-    return graphVocab < 256
-      ? [`bundled texts are byte-level (256 ids): set the graph's vocab_size to at least 256 (it is ${graphVocab})`]
-      : [];
-  }
-  if (s.taskShape.problem) return [s.taskShape.problem];
-  if (s.taskShape.vocabSize > graphVocab) {
-    return [
-      `task ${s.task} uses ${s.taskShape.vocabSize} token ids: raise the graph's vocab_size (${graphVocab}) or the task's vocab_size`,
-    ];
-  }
-  return [];
-}
 
 /** run.json's `train` section. A task fixes the sequence length itself. */
 export function makeTrainSettings(s: TrainSettingsStore): RunTrainSettings {

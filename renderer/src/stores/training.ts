@@ -10,7 +10,8 @@ import type { GraphDoc } from '../../../shared/graph/schema';
 import type { AppDataSpec, BundledText, RunMetricsRow, RunStatus } from '../../../shared/lab-api';
 import { lab } from '../lab';
 import { useGraphStore } from './graph';
-import { dataProblems, describeFailure, makeTrainSettings, useTrainSettings } from './train-settings';
+import { useDataStore } from './data';
+import { describeFailure, makeTrainSettings, useTrainSettings } from './train-settings';
 import type { FailureKind, FromWorker, ToWorker, WorkerData } from '../workers/protocol';
 
 export type TrainStatus =
@@ -31,6 +32,7 @@ const ACTIVE: TrainStatus[] = ['starting', 'running', 'pausing', 'paused', 'stop
 export const useTrainingStore = defineStore('training', () => {
   const graph = useGraphStore();
   const settings = useTrainSettings();
+  const data = useDataStore();
   const texts = ref<BundledText[]>([]);
   const status = ref<TrainStatus>('idle');
   const error = ref<{ kind: FailureKind | 'host'; message: string } | null>(null);
@@ -45,6 +47,8 @@ export const useTrainingStore = defineStore('training', () => {
   const trainedGraph = shallowRef<GraphDoc | null>(null);
   const timing = reactive({ startedAt: 0, pausedMs: 0, pausedAt: 0 });
   let worker: Worker | null = null;
+  /** The data spec of the run in progress (settings may change while it trains). */
+  let startedSpec: AppDataSpec | null = null;
   let pending: RunMetricsRow[] = [];
   let hostChain: Promise<unknown> = Promise.resolve();
   let flushTimer: ReturnType<typeof setInterval> | null = null;
@@ -56,7 +60,7 @@ export const useTrainingStore = defineStore('training', () => {
     if (graph.analysis.errorCount) {
       list.push(`the graph has ${graph.analysis.errorCount} problem(s): fix them in the Build view first`);
     }
-    list.push(...dataProblems(settings, graph.doc.model.vocab_size));
+    list.push(...data.problems);
     return list;
   });
 
@@ -135,15 +139,12 @@ export const useTrainingStore = defineStore('training', () => {
 
   async function createRun(device: AdapterSummary): Promise<void> {
     const s = settings;
-    const data: AppDataSpec =
-      s.dataKind === 'text'
-        ? { kind: 'bundled-text', id: s.textId, validationFraction: s.validationFraction }
-        : { kind: 'task', task: s.task, params: { ...s.taskParams } };
+    const spec = startedSpec!;
     await toHost('create the run folder', async () => {
       const run = await lab.createRun({
         name: trainedGraph.value!.name,
         graph: trainedGraph.value,
-        data,
+        data: spec,
         train: makeTrainSettings(s),
         seed: s.values.seed,
         device: {
@@ -188,14 +189,22 @@ export const useTrainingStore = defineStore('training', () => {
     pending = [];
     timing.pausedMs = timing.pausedAt = 0;
     trainedGraph.value = graph.doc;
+    startedSpec = settings.dataSpec;
     try {
       let data: WorkerData;
-      if (settings.dataKind === 'text') {
-        const tokens = await lab.readTextTokens(settings.textId, settings.validationFraction);
+      const spec = startedSpec!;
+      if (spec.kind !== 'task') {
+        const tokens = await lab.readTokens(spec);
         const view = (bytes: Uint8Array) => new Int32Array(bytes.slice().buffer);
-        data = { kind: 'tokens', train: view(tokens.train), validation: view(tokens.validation) };
+        data = {
+          kind: 'tokens',
+          train: view(tokens.train),
+          validation: view(tokens.validation),
+          vocabSize: tokens.vocabSize,
+          tokenizer: tokens.tokenizer,
+        };
       } else {
-        data = { kind: 'task', task: settings.task, params: { ...settings.taskParams } };
+        data = { kind: 'task', task: spec.task, params: { ...spec.params } };
       }
       worker = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
       worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);

@@ -77,13 +77,13 @@ export function openWorkerData(
   graphVocab: number,
 ): WorkerDataSource {
   if (data.kind === 'tokens') {
-    if (graphVocab < 256) {
+    if (data.vocabSize > graphVocab) {
       throw new Error(
-        `data: the byte-level text needs a vocabulary of 256 ids, but the graph's vocab_size is ${graphVocab}`,
+        `data: the ${data.tokenizer} tokenizer needs a vocabulary of ${data.vocabSize} ids, but the graph's vocab_size is ${graphVocab}`,
       );
     }
     return {
-      vocabSize: 256,
+      vocabSize: data.vocabSize,
       train: randomWindows(data.train, shape),
       validation: (count) => {
         if (data.validation.length < shape.seqLen + 1) return null;

@@ -8,7 +8,7 @@ import type { RunMetricsRow, RunTrainSettings } from '../../../shared/lab-api';
 
 /** What the Worker trains on: tokens the host prepared (text), or a synthetic task it generates itself. */
 export type WorkerData =
-  | { kind: 'tokens'; train: Int32Array; validation: Int32Array }
+  | { kind: 'tokens'; train: Int32Array; validation: Int32Array; vocabSize: number; tokenizer: string }
   | { kind: 'task'; task: string; params: Record<string, number> };
 
 export interface StartRequest {
