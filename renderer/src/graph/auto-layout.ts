@@ -6,7 +6,7 @@ import type { GraphDoc } from '../../../shared/graph/schema';
 import { container, layoutKey, nodeOf, type BlockRef, type Point } from './doc-ops';
 
 export const COLUMN_WIDTH = 230;
-export const ROW_HEIGHT = 125;
+export const ROW_HEIGHT = 140;
 
 export function missingPositions(doc: GraphDoc, block: BlockRef): Record<string, Point> {
   const c = container(doc, block);
