@@ -170,3 +170,45 @@ describe('palette, fields and problems', () => {
     expect(bad.totals).toBeNull();
   });
 });
+
+describe('grouping into a block', () => {
+  it('turns a residual chain into a block run by a Repeat node, and the graph stays valid', () => {
+    // Unroll: a top level with norm → mixer → add(residual) between the embedding and the final norm.
+    let doc = emptyGraph();
+    doc = ops.addNode(doc, null, 'norm', { x: 0, y: 100 }).doc; // norm_2
+    doc = ops.addNode(doc, null, 'mixer.shortconv', { x: 0, y: 200 }).doc; // shortconv
+    doc = ops.addNode(doc, null, 'add', { x: 0, y: 300 }).doc; // add
+    for (const [from, to] of [
+      ['embeddings.y', 'norm_2.x'],
+      ['norm_2.y', 'shortconv.x'],
+      ['embeddings.y', 'add.a'],
+      ['shortconv.y', 'add.b'],
+      ['add.y', 'norm.x'],
+    ]) {
+      doc = ops.connect(doc, null, from, to);
+    }
+    expect(analyzeGraph(doc).errorCount).toBe(0);
+    const params = analyzeGraph(doc).totals!.params;
+    const { doc: grouped, repeatId } = ops.groupIntoBlock(doc, ['norm_2', 'shortconv', 'add'], 'residual');
+    expect(grouped.nodes.find((n) => n.id === repeatId)).toEqual({
+      id: repeatId,
+      kind: 'repeat',
+      params: { block: 'residual', count: 1 },
+    });
+    expect(grouped.edges).toContainEqual({ from: 'embeddings.y', to: `${repeatId}.x` });
+    expect(grouped.edges).toContainEqual({ from: `${repeatId}.y`, to: 'norm.x' });
+    expect(grouped.blocks!.residual.edges).toEqual(
+      expect.arrayContaining([
+        { from: 'input.x', to: 'norm_2.x' },
+        { from: 'input.x', to: 'add.a' },
+        { from: 'add.y', to: 'output.x' },
+      ]),
+    );
+    const after = analyzeGraph(grouped);
+    expect(after.problems).toEqual([]);
+    expect(after.totals!.params).toBe(params);
+    expect(() => ops.groupIntoBlock(doc, ['shortconv', 'add'], 'x')).toThrow(/one input: the selection reads norm_2.y, embeddings.y/);
+    expect(() => ops.groupIntoBlock(doc, ['lm_head'], 'x')).toThrow(/cannot go inside a block/);
+    expect(() => ops.groupIntoBlock(grouped, ['norm'], 'residual')).toThrow(/already exists/);
+  });
+});

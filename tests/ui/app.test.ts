@@ -102,7 +102,25 @@ describe('StateLab in Chromium (browser mode)', () => {
     await page.mouse.up();
     await expect.poll(errorCount).toBe(0);
     expect(await page.getAttribute('[data-node="norm"]', 'data-status')).toBe('ok');
+
+    // A wire dropped on empty canvas offers the kinds that can take it, and adds one already wired.
+    const out = await centerOf(page, '.vue-flow__handle[data-port="norm.y"]');
+    const canvas = (await page.locator('[data-testid="canvas"]').boundingBox())!;
+    await page.mouse.move(out.x, out.y);
+    await page.mouse.down();
+    await page.mouse.move(canvas.x + 60, canvas.y + canvas.height - 120, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid="quick-add"]');
+    expect(await page.locator('[data-quick-kind="tokens"]').count()).toBe(0);
+    await page.fill('[data-testid="quick-add-search"]', 'gated mlp');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-node="mlp_2"]').count()).toBe(1);
+    expect(await page.textContent('[data-action="undo"]')).toMatch(/Undo/);
+    expect(await page.getAttribute('[data-action="undo"]', 'title')).toMatch(/Add Gated MLP and connect it/);
     await page.screenshot({ path: `${RESULTS}/ui-build-block.png` });
+    await page.click('[data-action="undo"]');
+    await expect.poll(() => page.locator('[data-node="mlp_2"]').count()).toBe(0);
+    expect(await page.locator('[data-node="norm"]').count()).toBe(1);
   });
 
   it('validates fields, copies and pastes, deletes, and saves to the workspace', async () => {
@@ -359,6 +377,19 @@ describe('StateLab in Chromium (browser mode)', () => {
     await page.waitForSelector('[data-testid="template-gallery"]');
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-testid="template-gallery"]').count()).toBe(0);
+
+    // Group the final norm into a block of its own: a Repeat node takes its place, the graph stays valid.
+    await page.click('[data-node="norm"]');
+    await page.keyboard.press('Control+g');
+    await page.fill('[data-testid="dialog-input"]', 'final');
+    await page.click('[data-dialog-button="ok"]');
+    await expect.poll(() => page.locator('[data-block="final"]').count()).toBe(1);
+    expect(await page.locator('[data-node="norm"]').count()).toBe(0);
+    expect(await page.locator('[data-node="final"][data-kind="repeat"]').count()).toBe(1);
+    expect(await errorCount()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.locator('[data-node="norm"]').count()).toBe(1);
+    expect(await page.locator('[data-block="final"]').count()).toBe(0);
   });
 
   it('switches to the dark theme', async () => {

@@ -14,6 +14,8 @@ export const SHORTCUTS = [
   { keys: 'Ctrl+D', action: 'Duplicate the selection' },
   { keys: 'Delete / Backspace', action: 'Delete the selected nodes and wires' },
   { keys: 'Ctrl+A', action: 'Select every node of the open container' },
+  { keys: 'Ctrl+G', action: 'Group the selection into a block (model level)' },
+  { keys: 'Ctrl+G', action: 'Group the selection into a block (model level)' },
   { keys: 'Shift+drag', action: 'Box select' },
   { keys: 'Ctrl+click', action: 'Add to the selection' },
   { keys: 'Ctrl+S / Ctrl+Shift+S', action: 'Save / save as' },
@@ -28,6 +30,7 @@ export interface EditorKeyActions {
   /** Whether the editor is the visible view (shortcuts act only then). */
   active(): boolean;
   center(): Point;
+  group(): void;
   fit(): void;
   help(): void;
   closeOverlays(): boolean;
@@ -74,6 +77,7 @@ export function useEditorKeys(actions: EditorKeyActions) {
     if (mod && key === 's') return (handled(), void (event.shiftKey ? files.saveAs() : files.save()));
     if (mod && key === 'd') return (handled(), graph.duplicateSelection());
     if (mod && key === 'a') return (handled(), graph.selectAll());
+    if (mod && key === 'g') return (handled(), actions.group());
     if (mod && key === 'v') {
       // The browser fires a paste event next when it has a clipboard; otherwise use the in-app one.
       pastePending = setTimeout(() => {

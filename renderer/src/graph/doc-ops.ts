@@ -200,3 +200,73 @@ export function removeBlock(doc: GraphDoc, name: string): GraphDoc {
 function round(p: Point): Point {
   return { x: Math.round(p.x), y: Math.round(p.y) };
 }
+
+/**
+ * Moves top-level nodes into a new block and puts a Repeat node (count 1) in their place. The selection
+ * must read one hidden sequence from outside (one source, any number of its ports' consumers inside) and
+ * hand one output port to the rest of the graph, like a residual block does.
+ */
+export function groupIntoBlock(doc: GraphDoc, ids: string[], name: string): { doc: GraphDoc; repeatId: string } {
+  if (!isNodeId(name)) throw new Error(`"${name}" is not a valid block name (letters, digits and _)`);
+  if (doc.blocks?.[name]) throw new Error(`a block "${name}" already exists`);
+  const chosen = new Set(ids);
+  const nodes = doc.nodes.filter((n) => chosen.has(n.id));
+  if (!nodes.length) throw new Error('select the nodes to group first');
+  const topOnly = nodes.filter((n) => ['tokens', 'repeat', 'lm_head'].includes(n.kind));
+  if (topOnly.length) throw new Error(`${topOnly.map((n) => n.id).join(', ')} cannot go inside a block`);
+  const inside = (ref: string) => chosen.has(nodeOf(ref));
+  const incoming = doc.edges.filter((e) => !inside(e.from) && inside(e.to));
+  const outgoing = doc.edges.filter((e) => inside(e.from) && !inside(e.to));
+  const sources = [...new Set(incoming.map((e) => e.from))];
+  const outputs = [...new Set(outgoing.map((e) => e.from))];
+  if (sources.length !== 1) {
+    throw new Error(
+      `a block takes one input: the selection reads ${sources.length ? sources.join(', ') : 'nothing'} from outside`,
+    );
+  }
+  if (outputs.length !== 1) {
+    throw new Error(
+      `a block gives one output: the selection feeds the graph from ${outputs.length ? outputs.join(', ') : 'nothing'}`,
+    );
+  }
+  const repeatId = freshId(
+    doc.nodes.filter((n) => !chosen.has(n.id)).map((n) => n.id),
+    name,
+  );
+  const block: GraphBlock = {
+    nodes: [{ id: 'input', kind: 'block.input' }, ...nodes, { id: 'output', kind: 'block.output' }],
+    edges: [
+      ...doc.edges.filter((e) => inside(e.from) && inside(e.to)),
+      ...incoming.map((e) => ({ from: 'input.x', to: e.to })),
+      { from: outputs[0], to: 'output.x' },
+    ],
+  };
+  if (nodes.some((n) => n.id === 'input' || n.id === 'output')) {
+    throw new Error('rename the nodes called "input" or "output" first: a block uses those ids');
+  }
+  const positions = nodes.map((n) => doc.layout?.[n.id] ?? { x: 0, y: 0 });
+  const minY = Math.min(...positions.map((p) => p.y));
+  const maxY = Math.max(...positions.map((p) => p.y));
+  const meanX = positions.reduce((s, p) => s + p.x, 0) / positions.length;
+  const layout: Record<string, Point> = {};
+  for (const [key, p] of Object.entries(doc.layout ?? {})) if (!chosen.has(key)) layout[key] = p;
+  nodes.forEach((n, i) => (layout[`${name}/${n.id}`] = positions[i]));
+  layout[`${name}/input`] = round({ x: meanX, y: minY - 140 });
+  layout[`${name}/output`] = round({ x: meanX, y: maxY + 140 });
+  layout[repeatId] = round({ x: meanX, y: minY });
+  const out: GraphDoc = {
+    ...doc,
+    nodes: [
+      ...doc.nodes.filter((n) => !chosen.has(n.id)),
+      { id: repeatId, kind: 'repeat', params: { block: name, count: 1 } },
+    ],
+    edges: [
+      ...doc.edges.filter((e) => !inside(e.from) && !inside(e.to)),
+      { from: sources[0], to: `${repeatId}.x` },
+      ...outgoing.map((e) => ({ from: `${repeatId}.y`, to: e.to })),
+    ],
+    blocks: { ...doc.blocks, [name]: block },
+    layout,
+  };
+  return { doc: out, repeatId };
+}

@@ -107,6 +107,39 @@ export const useGraphStore = defineStore('graph', () => {
     return id;
   }
 
+  /**
+   * Adds a node and wires it to the port a dragged wire came from, as one command: an output (`side`
+   * 'source') feeds the new node's first input of the same type; an input is fed by its first matching output.
+   */
+  function addConnected(
+    kind: string,
+    at: Point,
+    end: { nodeId: string; port: string; side: 'source' | 'target' },
+  ): void {
+    const spec = kindSpec(kind);
+    let id = '';
+    const ok = edit(`Add ${spec?.title ?? kind} and connect it`, (d) => {
+      const added = ops.addNode(d, block.value, kind, at);
+      id = added.id;
+      const fromType = portTypeOf(d, end);
+      if (end.side === 'source') {
+        const port = spec?.inputs.find((p) => p.type === fromType);
+        if (!port) throw new Error(`${spec?.title ?? kind} has no input of type ${fromType}`);
+        return ops.connect(added.doc, block.value, `${end.nodeId}.${end.port}`, `${id}.${port.name}`);
+      }
+      const port = spec?.outputs.find((p) => p.type === fromType);
+      if (!port) throw new Error(`${spec?.title ?? kind} has no output of type ${fromType}`);
+      return ops.connect(added.doc, block.value, `${id}.${port.name}`, `${end.nodeId}.${end.port}`);
+    });
+    if (ok) selection.value = [id];
+  }
+
+  function portTypeOf(d: GraphDoc, end: { nodeId: string; port: string; side: 'source' | 'target' }) {
+    const kind = ops.container(d, block.value).nodes.find((n) => n.id === end.nodeId)?.kind;
+    const spec = kind ? kindSpec(kind) : undefined;
+    return (end.side === 'source' ? spec?.outputs : spec?.inputs)?.find((p) => p.name === end.port)?.type;
+  }
+
   function deleteSelection(): void {
     const nodes = [...selection.value];
     const edges = [...selectedEdges.value];
@@ -153,6 +186,23 @@ export const useGraphStore = defineStore('graph', () => {
   function removeBlock(name: string): void {
     if (block.value === name) openBlock(null);
     edit(`Delete block ${name}`, (d) => ops.removeBlock(d, name));
+  }
+
+  /** Top level only (Repeat nodes live there): the selection becomes a block run by a Repeat node. */
+  function groupSelection(name: string): boolean {
+    if (block.value !== null) {
+      notice.value = { kind: 'error', text: 'Group into block works on the model level (blocks cannot nest).' };
+      return false;
+    }
+    const ids = [...selection.value];
+    let repeatId = '';
+    const ok = edit(`Group ${plural(ids.length, 'node')} into block ${name}`, (d) => {
+      const out = ops.groupIntoBlock(d, ids, name);
+      repeatId = out.repeatId;
+      return out.doc;
+    });
+    if (ok) selection.value = [repeatId];
+    return ok;
   }
 
   function openBlock(name: ops.BlockRef): void {
@@ -226,6 +276,7 @@ export const useGraphStore = defineStore('graph', () => {
     load,
     markSaved,
     addNode,
+    addConnected,
     deleteSelection,
     connect,
     setParam,
@@ -235,6 +286,7 @@ export const useGraphStore = defineStore('graph', () => {
     setInfo,
     addBlock,
     removeBlock,
+    groupSelection,
     openBlock,
     copySelection,
     paste,
