@@ -207,7 +207,9 @@ describe('grouping into a block', () => {
     const after = analyzeGraph(grouped);
     expect(after.problems).toEqual([]);
     expect(after.totals!.params).toBe(params);
-    expect(() => ops.groupIntoBlock(doc, ['shortconv', 'add'], 'x')).toThrow(/one input: the selection reads norm_2.y, embeddings.y/);
+    expect(() => ops.groupIntoBlock(doc, ['shortconv', 'add'], 'x')).toThrow(
+      /one input: the selection reads norm_2.y, embeddings.y/,
+    );
     expect(() => ops.groupIntoBlock(doc, ['lm_head'], 'x')).toThrow(/cannot go inside a block/);
     expect(() => ops.groupIntoBlock(grouped, ['norm'], 'residual')).toThrow(/already exists/);
   });
