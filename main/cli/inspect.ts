@@ -21,7 +21,7 @@ export const INSPECT_USAGE = `statelab inspect <run> --analysis <name> [options]
   analyses:
     extrapolation  per-position loss to --factor × the training length, streamed with the carried state
                    --factor K (16) --chunk N (T) --bucket N (T/8) --probe validation,repeat,data-free
-                   --prompt "…" (repeat) --token ID (data-free) --tolerance ε (0.1)
+                   --prompt "…" (repeat) --token ID (data-free) --tolerance ε (0.1) --factor-window N (T)
     states         per layer/head state RMS, mean, variance and decay over time; flags heads that explode
                    or vanish past T   --factor K (16) --every N (T/8) --probe P (validation) --ratio R (4)
                    --max-heads H (16)
@@ -54,6 +54,7 @@ const VALUES = [
   'prompt',
   'token',
   'tolerance',
+  'factor-window',
   'every',
   'ratio',
   'max-heads',
@@ -119,6 +120,7 @@ const ANALYSES: Record<string, Analysis> = {
       prompt: stringOption(args, 'prompt'),
       token: optional(args, 'token', { integer: true, min: 0 }),
       tolerance: optional(args, 'tolerance', { min: 0 }),
+      factorWindow: optional(args, 'factor-window', { integer: true, min: 1 }),
     });
     return { path, doc, summary: results.map((r) => extrapolationLine(r, doc.trainLength)).join('\n') };
   },

@@ -36,6 +36,12 @@ export interface ExtrapolationRequest {
   token?: number;
   /** ε of the extrapolation factor: perplexity within (1 + ε) of the one at T (default 0.1). */
   tolerance?: number;
+  /**
+   * Window of the extrapolation factor in tokens (default T): the reference is the loss over the last
+   * window before T, and windows of this size are walked past T. Windows much shorter than T make the
+   * factor follow the noise of a few sequences (a small probe's 32-token buckets vary by ±0.2 nats).
+   */
+  factorWindow?: number;
   memoryBudgetBytes?: number;
   seed?: number;
 }
@@ -70,6 +76,7 @@ export async function runExtrapolation(
     const chunk = request.chunk ?? T;
     const bucket = request.bucket ?? Math.min(T, Math.max(8, Math.round(T / 8)));
     const tolerance = request.tolerance ?? 0.1;
+    const factorWindow = request.factorWindow ?? T;
     const probes = request.probes ?? [...PROBES];
     const vocab = loaded.model.graph.doc.model.vocab_size;
     const estimate = await estimateStreamMemory(engine, loaded.probe, loaded.params, { batch, chunk, length });
@@ -100,7 +107,7 @@ export async function runExtrapolation(
         positionLoss: Array.from(perPosition.loss),
         buckets: buckets(perPosition, bucket),
         multiples: lossAtMultiples(perPosition, T, MULTIPLES, bucket),
-        extrapolation: scoredAtT ? extrapolationFactor(perPosition, T, bucket, bucket, tolerance) : null,
+        extrapolation: scoredAtT ? extrapolationFactor(perPosition, T, factorWindow, factorWindow, tolerance) : null,
       });
     }
     const doc: AnalysisDocument = {
@@ -109,7 +116,7 @@ export async function runExtrapolation(
       step: loaded.step,
       created: new Date().toISOString(),
       trainLength: T,
-      config: { factor, length, batch, chunk, bucket, tolerance, probes, memoryEstimate: estimate },
+      config: { factor, length, batch, chunk, bucket, tolerance, factorWindow, probes, memoryEstimate: estimate },
       results,
     };
     return { path: saveAnalysis(run, 'extrapolation', doc), doc, results };

@@ -1,0 +1,217 @@
+// The worked examples of docs/examples/README.md, as one script: trains ten small models with the train
+// service (the same code path as `statelab train`) and runs the Inspect analyses on them (the same code
+// path as `statelab inspect`). Every run is capped in wall time so the whole script fits a few minutes.
+//
+//   node worked-examples.mjs <out dir> <text corpus> [--quick] [--only text,passkey,mqar]
+//
+// --quick trains 6 steps per model (a smoke test on a CPU adapter); the committed results come from full
+// runs on the GPU machine. Runs land in <out>/runs, each keeping only its last checkpoint (so the
+// analyses can be recomputed anywhere); a summary of every analysis in <out>/summary.json.
+
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parseGraph } from '../../shared/graph/parse.js';
+import type { GraphDoc } from '../../shared/graph/schema.js';
+import { templatePath } from '../../main/host/templates.js';
+import { createNodeEngine } from '../../main/host/node-gpu.js';
+import { trainRun, type TrainRequest } from '../../main/host/train-run.js';
+import { runExtrapolation } from '../../main/host/analyses/extrapolation.js';
+import { runStates } from '../../main/host/analyses/states.js';
+import { runPasskey } from '../../main/host/analyses/passkey.js';
+import { runMqar } from '../../main/host/analyses/mqar.js';
+import { runCapacity } from '../../main/host/analyses/capacity.js';
+import { runImplicitAttention } from '../../main/host/analyses/implicit-attention.js';
+
+const [out, corpus] = process.argv.slice(2);
+const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = new Set(onlyAt > 0 ? process.argv[onlyAt + 1].split(',') : ['text', 'passkey', 'mqar']);
+if (!out || !corpus) throw new Error('usage: worked-examples <out dir> <text corpus> [--quick]');
+const runsDir = join(out, 'runs');
+const started = Date.now();
+const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
+const log = (message: string) => console.log(`[${elapsed()} s] ${message}`);
+
+function graph(
+  name: string,
+  width: number,
+  vocab: number,
+  mixer?: { kind: string; params: Record<string, unknown> },
+): GraphDoc {
+  const doc = parseGraph(readFileSync(templatePath(name)!, 'utf8'), `${name}.json`);
+  doc.model.d_model = width;
+  doc.model.vocab_size = vocab;
+  if (mixer) {
+    const node = Object.values(doc.blocks ?? {})
+      .flatMap((b) => b.nodes)
+      .find((n) => n.kind.startsWith('mixer.'))!;
+    node.kind = `mixer.${mixer.kind}`;
+    node.params = mixer.params as typeof node.params;
+  }
+  return doc;
+}
+
+interface Plan {
+  name: string;
+  graph: GraphDoc;
+  data: TrainRequest['data'];
+  seqLen: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  /** Wall-time cap of the training in seconds. */
+  seconds: number;
+}
+
+async function train(p: Plan) {
+  const steps = quick ? 6 : p.steps;
+  let timer: NodeJS.Timeout | undefined;
+  const t0 = Date.now();
+  const { run, outcome } = await trainRun(
+    {
+      graph: p.graph,
+      data: p.data,
+      runsDir,
+      name: p.name,
+      steps,
+      batch: p.batch,
+      seqLen: p.seqLen,
+      lr: p.lr,
+      seed: 1,
+      evalEvery: quick ? 3 : 100,
+      checkpointEvery: quick ? 3 : 50,
+    },
+    { onTrainer: (trainer) => (timer = setTimeout(() => trainer.stop(), p.seconds * 1000)) },
+  );
+  clearTimeout(timer);
+  // Keep the last checkpoint only: enough to rerun every analysis (its optimizer file marks it complete).
+  const keep = String(run.checkpointSteps().at(-1)).padStart(7, '0');
+  for (const file of readdirSync(join(run.dir, 'checkpoints')))
+    if (!file.includes(keep)) rmSync(join(run.dir, 'checkpoints', file));
+  const last = run.metrics().at(-1);
+  log(
+    `${p.name}: ${outcome.status} at step ${outcome.step} in ${((Date.now() - t0) / 1000).toFixed(1)} s, loss ${last?.loss.toFixed(3)}`,
+  );
+  return run.id;
+}
+
+const text = () => ({ kind: 'text' as const, path: corpus, tokenizer: 'byte' });
+const summary: Record<string, unknown> = {};
+
+async function main() {
+  // 1. Length extrapolation: linear attention never forgets; GLA is the same layer with a decay gate.
+  const T = 64;
+  const extrapolation = [
+    { name: 'linear-attention-T64', mixer: { kind: 'linear_attn', params: { num_heads: 4, output_norm: 'identity' } } },
+    { name: 'gla-T64', mixer: { kind: 'gla', params: { num_heads: 4 } } },
+  ];
+  const textRuns: string[] = [];
+  if (only.has('text'))
+    for (const m of extrapolation)
+      textRuns.push(
+        await train({
+          name: m.name,
+          graph: graph('gla', 64, 256, m.mixer),
+          data: text(),
+          seqLen: T,
+          batch: 16,
+          steps: 3000,
+          lr: 3e-3,
+          seconds: 20,
+        }),
+      );
+
+  // 2. Passkey: Mamba (diagonal state, 2·64·16 floats per layer) and GLA (matrix state, 4·8·16 per layer).
+  const passkeyTask = { kind: 'task' as const, task: 'passkey', params: { seq_len: 64, digits: 2, filler_tokens: 8 } };
+  const passkeyRuns: string[] = [];
+  if (only.has('passkey'))
+    for (const [name, template] of [
+      ['passkey-mamba-d64', 'mamba'],
+      ['passkey-gla-d64', 'gla'],
+    ] as const)
+      passkeyRuns.push(
+        await train({
+          name,
+          graph: graph(template, 64, 32),
+          data: passkeyTask,
+          seqLen: 64,
+          batch: 32,
+          steps: 4000,
+          lr: 3e-3,
+          seconds: 25,
+        }),
+      );
+
+  // 3. MQAR: attention, GLA and Mamba at d = 32 and 64, trained with 4 pairs in 64 tokens.
+  const mqarTask = { kind: 'task' as const, task: 'mqar', params: { vocab_size: 128, seq_len: 64, num_kv_pairs: 4 } };
+  const mqarRuns: string[] = [];
+  if (only.has('mqar'))
+    for (const width of [32, 64])
+      for (const template of ['llama', 'gla', 'mamba'])
+        mqarRuns.push(
+          await train({
+            name: `mqar-${template}-d${width}`,
+            graph: graph(template, width, 128),
+            data: mqarTask,
+            seqLen: 64,
+            batch: 64,
+            steps: 4000,
+            lr: 3e-3,
+            seconds: 20,
+          }),
+        );
+
+  const engine = await createNodeEngine();
+  try {
+    for (const run of textRuns) {
+      const ex = await runExtrapolation(engine, { runsDir, run, factor: 16, batch: 16, bucket: 32 });
+      const st = await runStates(engine, { runsDir, run, factor: 16, every: 16, batch: 2, probe: 'data-free' });
+      summary[run] = {
+        extrapolation: ex.results.map((r) => ({ probe: r.probe, multiples: r.multiples, factor: r.extrapolation })),
+        flaggedHeads: st.result.flagged.length,
+        firstFlag: st.result.flagged[0] ?? null,
+      };
+      log(`${run}: extrapolation and states done`);
+    }
+    for (const run of passkeyRuns) {
+      const pk = await runPasskey(engine, {
+        runsDir,
+        run,
+        lengths: [32, 64, 128, 256, 512],
+        depths: 10,
+        samples: quick ? 2 : 20,
+      });
+      summary[run] = {
+        passkey: { lengths: pk.result.lengths, meanAccuracy: pk.result.meanAccuracy, capacity: pk.result.capacity },
+      };
+      log(`${run}: passkey done`);
+    }
+    for (const run of mqarRuns) {
+      const mq = await runMqar(engine, { runsDir, run, kv: [1, 2, 4, 8, 16], samples: quick ? 4 : 200 });
+      summary[run] = { mqar: mq.result.points };
+      log(`${run}: mqar done`);
+    }
+    if (mqarRuns.length) {
+      summary.capacity = runCapacity({ runsDir, runs: mqarRuns, metric: 'mqar' }).result;
+      const ia = await runImplicitAttention(engine, {
+        runsDir,
+        run: mqarRuns[4],
+        length: 64,
+        probe: 'validation',
+        heads: [0, 1, 2, 3],
+      });
+      summary.implicitAttention = ia.result.layers.map((l) => ({
+        name: l.name,
+        kind: l.kind,
+        reconstructionError: l.reconstructionError,
+      }));
+    }
+  } finally {
+    engine.destroy();
+  }
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  log('worked examples complete');
+}
+
+await main();
