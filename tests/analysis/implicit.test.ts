@@ -1,13 +1,14 @@
 // Implicit attention: for every family with a linear formulation, the matrices applied to the values
 // (and the layer's token-wise output path) reproduce the mixer's own GPU output on fresh random inputs
 // (relative error ≤ 1e-4), the matrices are causal, and the decays are what the family's gates say.
+// Nonlinear RNNs: the float64 Jacobian behind their attribution equals the GPU's backward pass.
 
 import { describe, expect, it } from 'vitest';
 import { cpuTensor, randn, type CpuTensor } from '../../gpu/cpu/tensor.js';
 import { mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
 import { createParams, paramView } from '../../gpu/nn/module.js';
 import '../../gpu/nn/mixers/index.js';
-import { reconstruct } from '../../gpu/analysis/implicit/core.js';
+import { reconstruct, summarizeLayer } from '../../gpu/analysis/implicit/core.js';
 import { implicitLayer } from '../../gpu/analysis/implicit/index.js';
 import { rnnJacobian } from '../../gpu/analysis/implicit/jacobian.js';
 import { backward } from '../../gpu/autograd.js';
@@ -113,4 +114,21 @@ describe('nonlinear RNNs: Jacobian-based attribution', () => {
       for (const p of params.values()) p.release();
     });
   }
+});
+
+describe('decays and summaries', () => {
+  it('RetNet decays are its fixed γ_h; the one-pass summary keeps the asked matrices and the mean |A|', async () => {
+    const [d, T] = [16, 9];
+    const c = await mixerCase('retnet', { num_heads: 2 }, d, T, 3);
+    const layer = implicitLayer('retnet', c.params, { num_heads: 2 }, d, c.x);
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < 2; h++) expect(layer.logDecay![t * 2 + h]).toBeCloseTo(Math.log(1 - 2 ** (-5 - h)), 12);
+    const summary = summarizeLayer(layer, [1]);
+    expect([...summary.kept.keys()]).toEqual([1]);
+    expect(Array.from(summary.kept.get(1)!)).toEqual(Array.from(layer.matrix(1)));
+    const A0 = layer.matrix(0);
+    const A1 = layer.matrix(1);
+    for (let i = 0; i < T * T; i++) expect(summary.meanAbs[i]).toBeCloseTo((Math.abs(A0[i]) + Math.abs(A1[i])) / 2, 12);
+    expect(relativeError(summary.reconstruction!, c.y)).toBeLessThan(1e-4);
+  });
 });
