@@ -18,6 +18,7 @@ import { progressLine } from './progress.js';
 import { runDemo } from './demo.js';
 import { GENERATE_USAGE, generateCommand } from './generate.js';
 import { EXPORT_USAGE, exportCommand, importCommand } from './export.js';
+import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
@@ -32,6 +33,7 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   statelab validate <graph.json | template>  check a graph; print parameters, state size and FLOPs
   ${GENERATE_USAGE.replace(/\n/g, '\n  ')}
   ${EXPORT_USAGE.replace(/\n/g, '\n  ')}
+  ${INSPECT_USAGE.replace(/\n/g, '\n  ')}
   statelab templates                         list the bundled architecture templates
   statelab demo                              train the tiny model on the bundled text
 Every command takes --json for machine-readable output.`;
@@ -255,6 +257,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'generate') return generateCommand(rest);
   if (command === 'export') return exportCommand(rest);
   if (command === 'import') return importCommand(rest);
+  if (command === 'inspect') return inspectCommand(rest);
   try {
     const args = parseArgs(rest, { values: VALUE_OPTIONS, flags: ['json', 'help'] });
     switch (command) {
