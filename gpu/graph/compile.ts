@@ -27,13 +27,26 @@ export interface ModuleFigures {
 
 export type ModelState = Map<string, MixerState>;
 
+export interface ForwardHooks {
+  /** Each mixer's state before the first token (absent: the mixer's zero state). */
+  initial?: ModelState;
+  /** Receives each mixer's state after the last token. */
+  final?: ModelState;
+  /** Sees each mixer's input x [B, T, d] and output y (tensors of the caller's scope). */
+  onMixer?: (name: string, x: Tensor, y: Tensor) => void;
+}
+
 export interface CompiledModel {
   graph: ResolvedGraph;
   specs: ParamSpec[];
   modules: ModuleFigures[];
   totals: { params: number; stateFloats: number; stateBytes: number; flopsPerToken: number };
-  /** ids: i32 [B, T] → logits [B, T, V]; `states` receives each mixer's final state when given. */
-  logits(params: ParamMap, ids: Tensor, states?: ModelState): Tensor;
+  /**
+   * ids: i32 [B, T] → logits [B, T, V]. A `ModelState` map receives each mixer's final state; hooks can also
+   * start every mixer from a given state (streaming a long sequence chunk by chunk) and observe each mixer's
+   * input and output (the analyses).
+   */
+  logits(params: ParamMap, ids: Tensor, hooks?: ModelState | ForwardHooks): Tensor;
   /** Mean next-token cross-entropy (targets −100 are not scored). */
   loss(params: ParamMap, ids: Tensor, targets: Tensor): Tensor;
   initialState(engine: Engine, batch: number): ModelState;
@@ -116,10 +129,18 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     specs,
     modules,
     totals,
-    logits(params, ids, states) {
+    logits(params, ids, hooks) {
+      const { initial, final, onMixer }: ForwardHooks = hooks instanceof Map ? { final: hooks } : (hooks ?? {});
       return runTop(params, ids, (inst, x) => {
-        const out = inst.mixer!.forward(paramView(params, inst.name), x, { returnState: !!states });
-        if (states && out.state) states.set(inst.name, out.state);
+        const out = inst.mixer!.forward(paramView(params, inst.name), x, {
+          initialState: initial?.get(inst.name),
+          returnState: !!final,
+        });
+        if (final) {
+          if (!out.state) throw new Error(`mixer "${inst.name}" returned no state`);
+          final.set(inst.name, out.state);
+        }
+        onMixer?.(inst.name, x, out.y);
         return out.y;
       });
     },
