@@ -169,6 +169,24 @@ export interface RunDetail extends RunSummary {
   graph: unknown;
 }
 
+/** Everything the Worker needs to continue a run from its latest checkpoint. */
+export interface ResumeBundle {
+  run: RunSummary;
+  graph: unknown;
+  train: RunTrainSettings;
+  seed: number;
+  /** The checkpoint's step: training continues from here. */
+  step: number;
+  data:
+    | { kind: 'tokens'; tokens: TokenData; description: string }
+    | { kind: 'task'; task: string; params: Record<string, number>; description: string };
+  /** The checkpoint's two safetensors files, as saved. */
+  model: Uint8Array;
+  optimizer: Uint8Array;
+  /** The run's metric rows before the checkpoint step. */
+  metrics: RunMetricsRow[];
+}
+
 export interface ExportedFile {
   name: string;
   bytes: number;
@@ -218,6 +236,8 @@ export interface LabApi {
   finishRun(runId: string, status: RunStatus, message: string): Promise<RunSummary>;
   listRuns(): Promise<RunSummary[]>;
   readRun(runId: string): Promise<RunDetail>;
+  /** Reopens a run (app or CLI) to continue it from its latest checkpoint up to `steps` total steps. */
+  resumeRun(runId: string, steps: number): Promise<ResumeBundle>;
 
   /** Electron: writes the HF layout (config.json, model.safetensors, …) into a folder the user picks. */
   exportCheckpoint(runId: string, step: number): Promise<{ folder: string; files: ExportedFile[] } | null>;
@@ -456,6 +476,13 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
   readRun: (args) => {
     expectCount('readRun', args, ['runId']);
     return [runId('readRun', args[0])];
+  },
+  resumeRun: (args) => {
+    expectCount('resumeRun', args, ['runId', 'steps']);
+    return [
+      runId('resumeRun', args[0]),
+      expectNumber('resumeRun', 'steps', args[1], { integer: true, min: 1, max: 10_000_000 }),
+    ];
   },
   exportCheckpoint: (args) => {
     expectCount('exportCheckpoint', args, ['runId', 'step']);

@@ -117,6 +117,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
     finishRun: async (runId, status, message) => runs.finish(runId, status, message),
     listRuns: async () => runs.list(current('listRuns').runsDir),
     readRun: async (runId) => runs.read(current('readRun').runsDir, runId),
+    resumeRun: async (runId, steps) => runs.resume(current('resumeRun'), runId, steps),
 
     exportCheckpoint: async (runId, step) => {
       const runsDir = current('exportCheckpoint').runsDir;

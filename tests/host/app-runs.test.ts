@@ -14,7 +14,7 @@ import type { GraphDoc } from '../../shared/graph/schema.js';
 import { createLabClient, type NewRunRequest, type RunMetricsRow } from '../../shared/lab-api.js';
 import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { RunStore } from '../../main/host/runs/run-store.js';
-import { encodeCheckpointFiles } from '../../renderer/src/workers/checkpoint-bytes.js';
+import { decodeCheckpointFiles, encodeCheckpointFiles } from '../../renderer/src/workers/checkpoint-bytes.js';
 
 const workspaceDir = mkdtempSync(join(tmpdir(), 'statelab-runs-test-'));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -131,6 +131,32 @@ describe('app runs in the workspace', () => {
     expect(detail.metrics).toHaveLength(4);
     expect((detail.graph as GraphDoc).name).toBe(graph.name);
     expect((await client.listRuns()).map((r) => r.id)).toContain(summary.id);
+  });
+
+  it('reopens a run to continue it from its latest checkpoint, with the bytes and metrics before it', async () => {
+    const graph = await smallGraph();
+    const live = await client.createRun(request(graph));
+    await client.appendMetrics(live.id, [row(0), row(1), row(2), row(3)]);
+    const checkpoint = fakeCheckpoint(graph, 2);
+    const files = encodeCheckpointFiles(checkpoint);
+    await client.saveCheckpoint(live.id, files.model, files.optimizer);
+    await expect(client.resumeRun(live.id, 10)).rejects.toMatchObject({ message: /already training/ });
+    await client.finishRun(live.id, 'failed', 'The GPU device was lost');
+    await expect(client.resumeRun(live.id, 2)).rejects.toMatchObject({ message: /not more than the checkpoint's 2/ });
+
+    const bundle = await client.resumeRun(live.id, 10);
+    expect(bundle).toMatchObject({ step: 2, seed: 7, run: { status: 'running' }, train: { steps: 10, batch: 2 } });
+    expect(bundle.metrics.map((m) => m.step)).toEqual([0, 1]);
+    expect(bundle.data.kind).toBe('tokens');
+    const restored = decodeCheckpointFiles(bundle.model, bundle.optimizer);
+    expect(restored.state).toEqual(checkpoint.state);
+    expect([...restored.params.get('embeddings.weight')!.data.slice(0, 3)]).toEqual([
+      ...checkpoint.params.get('embeddings.weight')!.data.slice(0, 3),
+    ]);
+    // Like `statelab resume`: the run is running again with the new total, and takes metrics.
+    expect(new RunStore(runsDir).open(live.id).info()).toMatchObject({ status: 'running', train: { steps: 10 } });
+    await client.appendMetrics(live.id, [row(2), row(3)]);
+    expect((await client.finishRun(live.id, 'completed', '')).status).toBe('completed');
   });
 
   it('exports a checkpoint in the HF layout as downloadable bytes', async () => {

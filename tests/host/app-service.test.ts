@@ -69,6 +69,7 @@ describe('LabApi host service', () => {
       'readTemplate',
       'readText',
       'readTokens',
+      'resumeRun',
       'saveCheckpoint',
       'saveGraph',
       'workspace',

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../gpu/graph/compile.js';
 import { SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
+import { RunStore } from '../../main/host/runs/run-store.js';
 import { resumeRun } from '../../main/host/train-run.js';
 import { formatCompact } from '../../renderer/src/format.js';
 import { decodeSafetensors } from '../../shared/formats/safetensors.js';
@@ -356,12 +357,33 @@ describe('StateLab in Chromium (browser mode)', () => {
     const error = page.locator('[data-testid="train-error"]');
     expect(await error.getAttribute('data-kind')).toBe('device-lost');
     expect(await error.textContent()).toMatch(
-      /device was lost.*The run is kept in runs\/.* checkpoint at step \d+.*start again/,
+      /device was lost.*The run is kept in runs\/.* checkpoint at step \d+.*continue the run from its checkpoint/,
     );
     await page.click('[data-nav="runs"]');
     await expect.poll(() => page.locator('[data-run]').count()).toBe(2);
-    expect(await page.locator('[data-run]').first().textContent()).toMatch(/failed/);
-  }, 180_000);
+    const failed = page.locator('[data-run]').first();
+    expect(await failed.textContent()).toMatch(/failed/);
+    const checkpoints = (await failed.locator('td').nth(7).textContent())!.split(',').map(Number);
+    const last = checkpoints.at(-1)!;
+
+    // Continue it from its checkpoint for four more steps: the same run folder grows, and completes.
+    await failed.locator('[data-action="continue-run"]').click();
+    await page.fill('[data-testid="dialog-input"]', String(last + 4));
+    await page.click('[data-dialog-button="ok"]');
+    await expect.poll(() => page.getAttribute('main.view', 'data-view')).toBe('train');
+    expect(await page.textContent('[data-testid="resumed-from"]')).toMatch(new RegExp(`step ${last}`));
+    await expect.poll(() => status().getAttribute('data-status'), { timeout: 120_000 }).toMatch(/completed|failed/);
+    expect(await page.locator('[data-testid="train-error"]').count(), await page.content()).toBe(0);
+    expect(await page.textContent('[data-testid="readout-step"]')).toBe(`${last + 4} / ${last + 4}`);
+    const runsDir = join(ui.workspaceDir, 'runs');
+    const id =
+      (await failed.getAttribute('data-run').catch(() => null)) ??
+      (await page.textContent('[data-testid="run-id"]'))!.slice(5);
+    const resumed = new RunStore(runsDir).open(id);
+    expect(resumed.info().status).toBe('completed');
+    expect(resumed.checkpointSteps().at(-1)).toBe(last + 4);
+    expect(resumed.metrics().at(-1)!.step).toBe(last + 3);
+  }, 240_000);
 
   it('follows menu commands, and opens a graph file the system hands over', async () => {
     const { page } = ui;

@@ -16,7 +16,14 @@ import {
 import { ByteTokenizer, CharTokenizer, trainBpe, type Tokenizer } from '../../../shared/tokenizers/index.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { listBundledTexts } from '../bundled-texts.js';
-import { buildTokenStream, detectFormat, readDataset, yieldsDocuments, type DatasetFormat } from '../datasets/index.js';
+import {
+  buildTokenStream,
+  detectFormat,
+  loadTokenizerFile,
+  readDataset,
+  yieldsDocuments,
+  type DatasetFormat,
+} from '../datasets/index.js';
 
 export function dataDir(workspaceRoot: string): string {
   return join(workspaceRoot, 'data');
@@ -118,19 +125,42 @@ export async function prepareTokens(
   workspaceRoot: string | null,
 ): Promise<Prepared> {
   const { path, format } = resolveDataSpec(spec, textDir, workspaceRoot);
-  const stat = statSync(path);
-  const tokenizerSpec = spec.kind === 'bundled-text' ? 'byte' : spec.tokenizer;
-  const field = spec.kind === 'file' ? spec.field : undefined;
-  const key = JSON.stringify([path, stat.size, stat.mtimeMs, tokenizerSpec, field, spec.validationFraction]);
+  return prepareSource({
+    path,
+    format,
+    tokenizer: spec.kind === 'bundled-text' ? 'byte' : spec.tokenizer,
+    field: spec.kind === 'file' ? spec.field : undefined,
+    validationFraction: spec.validationFraction,
+  });
+}
+
+/** A text source as run.json's CLI data spec names it (the tokenizer may be a tokenizer.json path). */
+export interface TextSource {
+  path: string;
+  format: DatasetFormat;
+  tokenizer: string;
+  field?: string;
+  validationFraction: number;
+}
+
+export async function prepareSource(source: TextSource): Promise<Prepared> {
+  const { path, format, field, validationFraction } = source;
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new LabApiError('not-found', `the data file ${path} does not exist (any more)`);
+  }
+  const key = JSON.stringify([path, stat.size, stat.mtimeMs, source.tokenizer, field, validationFraction]);
   if (cache?.key === key) return cache;
   const texts = () => readDataset({ path, format, field });
   try {
-    const tokenizer = await makeTokenizer(tokenizerSpec, texts);
+    const tokenizer = await makeTokenizer(source.tokenizer, texts);
     const separator = yieldsDocuments(format)
       ? tokenizer.specialTokens.find((t) => t.content === '<|endoftext|>')?.id
       : undefined;
     const stream = await buildTokenStream(texts(), tokenizer, {
-      validationFraction: spec.validationFraction,
+      validationFraction,
       separatorId: separator,
       source: path,
     });
@@ -147,9 +177,10 @@ export async function prepareTokens(
   }
 }
 
-/** The CLI's tokenizer choices (data-source.ts makeTokenizer), minus tokenizer.json paths. */
+/** The CLI's tokenizer choices (data-source.ts makeTokenizer); paths only as run.json names them. */
 async function makeTokenizer(spec: string, texts: () => AsyncIterable<string>): Promise<Tokenizer> {
   if (spec === 'byte') return new ByteTokenizer();
+  if (spec.endsWith('.json') && existsSync(spec)) return loadTokenizerFile(spec);
   if (spec === 'char') return CharTokenizer.fromStream(texts());
   const bpe = /^bpe:(\d+)$/.exec(spec);
   if (bpe) {

@@ -3,16 +3,18 @@
 // config.json, metrics.jsonl, checkpoints/step-N{,.optim}.safetensors), so `statelab resume|eval|export`
 // work on an app run. Only runs created in this session accept metrics and checkpoints.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { upgradeGraph } from '../../../shared/graph/parse.js';
 import {
   LabApiError,
   type NewRunRequest,
+  type ResumeBundle,
   type RunDetail,
   type RunMetricsRow,
   type RunStatus,
   type RunSummary,
+  type RunTrainSettings,
 } from '../../../shared/lab-api.js';
 import { compileGraph } from '../../../gpu/graph/compile.js';
 import type { Checkpoint, TrainerState } from '../../../gpu/train/trainer.js';
@@ -21,7 +23,8 @@ import { decodeCheckpoint } from '../runs/checkpoint-file.js';
 import { Run, RunStore, type RunInfo } from '../runs/run-store.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { hfConfig } from '../train-run.js';
-import { prepareTokens, resolveDataSpec } from './app-data.js';
+import { detectFormat, type DatasetFormat } from '../datasets/index.js';
+import { prepareSource, prepareTokens, resolveDataSpec, tokenData } from './app-data.js';
 import type { Workspace } from './workspace.js';
 
 export class AppRuns {
@@ -123,11 +126,88 @@ export class AppRuns {
     };
   }
 
+  /** Like `statelab resume`: the run goes back to running with more steps, from its latest checkpoint. */
+  async resume(workspace: Workspace, runId: string, steps: number): Promise<ResumeBundle> {
+    if (this.active.has(runId)) throw new LabApiError('bad-arguments', `resumeRun: run "${runId}" is already training`);
+    const run = openRun(workspace.runsDir, runId);
+    const info = run.info();
+    const checkpointStep = run.checkpointSteps().at(-1);
+    if (checkpointStep === undefined) throw new LabApiError('not-found', `resumeRun: run "${runId}" has no checkpoint`);
+    if (steps <= checkpointStep) {
+      throw new LabApiError(
+        'bad-arguments',
+        `resumeRun: ${steps} steps are not more than the checkpoint's ${checkpointStep}`,
+      );
+    }
+    const saved = info.train as Partial<Record<keyof RunTrainSettings, number>>;
+    const need = (key: keyof RunTrainSettings) => {
+      const v = saved[key];
+      if (typeof v !== 'number') throw new LabApiError('bad-arguments', `resumeRun: run.json has no train.${key}`);
+      return v;
+    };
+    // The CLI's defaults for what older run.json files leave out (train-run.ts).
+    const train: RunTrainSettings = {
+      steps,
+      batch: need('batch'),
+      seqLen: need('seqLen'),
+      lr: need('lr'),
+      evalEvery: need('evalEvery'),
+      evalBatches: saved.evalBatches ?? 4,
+      checkpointEvery: need('checkpointEvery'),
+      // A shorter total than the warm-up (a run cut down to finish) warms up over all of it.
+      warmupSteps: Math.min(saved.warmupSteps ?? Math.min(100, Math.floor(steps / 10)), steps),
+      weightDecay: saved.weightDecay ?? 0.1,
+      clipNorm: saved.clipNorm ?? 1,
+    };
+    const data = await resumeData(run, info.data);
+    const base = join(run.dir, 'checkpoints', `step-${String(checkpointStep).padStart(7, '0')}`);
+    const bundle: ResumeBundle = {
+      run: summarize(run, this.active),
+      graph: run.graph(),
+      train,
+      seed: info.seed,
+      step: checkpointStep,
+      data,
+      model: new Uint8Array(readFileSync(`${base}.safetensors`)),
+      optimizer: new Uint8Array(readFileSync(`${base}.optim.safetensors`)),
+      metrics: run.metrics().filter((m) => m.step < checkpointStep),
+    };
+    run.updateInfo({ status: 'running', message: undefined, train: { ...info.train, steps } });
+    this.active.set(run.id, run);
+    bundle.run = summarize(run, this.active);
+    return bundle;
+  }
+
   private writable(method: string, runId: string): Run {
     const run = this.active.get(runId);
     if (!run) throw new LabApiError('not-found', `${method}: run "${runId}" is not a run in progress in this app`);
     return run;
   }
+}
+
+/** The run's data as run.json names it, prepared for the Worker (text tokens with the run's tokenizer). */
+async function resumeData(run: Run, data: Record<string, unknown>): Promise<ResumeBundle['data']> {
+  if (data.kind === 'task') {
+    return {
+      kind: 'task',
+      task: String(data.task),
+      params: (data.params ?? {}) as Record<string, number>,
+      description: describeData(data),
+    };
+  }
+  if (data.kind !== 'text' || typeof data.path !== 'string') {
+    throw new LabApiError('bad-arguments', `resumeRun: the run's data (${describeData(data)}) cannot be trained on`);
+  }
+  const tokenizer = String(data.tokenizer ?? 'byte');
+  const savedTokenizer = join(run.dir, 'tokenizer.json');
+  const prepared = await prepareSource({
+    path: data.path,
+    format: (data.format as DatasetFormat | undefined) ?? detectFormat(data.path),
+    tokenizer: tokenizer !== 'byte' && existsSync(savedTokenizer) ? savedTokenizer : tokenizer,
+    field: typeof data.field === 'string' ? data.field : undefined,
+    validationFraction: typeof data.validationFraction === 'number' ? data.validationFraction : 0.1,
+  });
+  return { kind: 'tokens', tokens: tokenData(prepared), description: describeData(data) };
 }
 
 export function openRun(runsDir: string, runId: string): Run {

@@ -177,7 +177,7 @@ export function describeFailure(
     : '';
   switch (kind) {
     case 'device-lost':
-      return `${message}.${kept} The GPU usually recovers after a moment: start again${saved ? `, or continue with "statelab resume ${runId}"` : ''}. If it keeps happening, lower the batch or sequence length (drivers reset GPUs that stall too long).`;
+      return `${message}.${kept} The GPU usually recovers after a moment: ${saved ? `continue the run from its checkpoint (Continue below, or "statelab resume ${runId}")` : 'start again'}. If it keeps happening, lower the batch or sequence length (drivers reset GPUs that stall too long).`;
     case 'out-of-memory':
       return `The GPU ran out of memory: ${message}.${kept} Lower the batch, the sequence length or the model width and start again.`;
     case 'invalid-graph':

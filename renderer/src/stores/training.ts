@@ -12,7 +12,9 @@ import { lab } from '../lab';
 import { useGraphStore } from './graph';
 import { useDataStore } from './data';
 import { describeFailure, makeTrainSettings, useTrainSettings } from './train-settings';
-import type { FailureKind, FromWorker, ToWorker, WorkerData } from '../workers/protocol';
+import { upgradeGraph } from '../../../shared/graph/parse';
+import { workerTokens } from '../workers/data';
+import type { FailureKind, FromWorker, StartRequest, ToWorker, WorkerData } from '../workers/protocol';
 
 export type TrainStatus =
   | 'idle'
@@ -45,6 +47,8 @@ export const useTrainingStore = defineStore('training', () => {
   const parameters = ref(0);
   const runId = ref<string | null>(null);
   const trainedGraph = shallowRef<GraphDoc | null>(null);
+  /** Set while continuing a run: the checkpoint step it started from and its data. */
+  const resumedFrom = ref<{ step: number; data: string } | null>(null);
   const timing = reactive({ startedAt: 0, pausedMs: 0, pausedAt: 0 });
   let worker: Worker | null = null;
   /** The data spec of the run in progress (settings may change while it trains). */
@@ -91,7 +95,7 @@ export const useTrainingStore = defineStore('training', () => {
         parameters.value = message.parameters;
         status.value = status.value === 'stopping' ? 'stopping' : 'running';
         timing.startedAt = performance.now();
-        void createRun(message.adapter);
+        if (!runId.value) void createRun(message.adapter); // a resumed run has its folder already
         break;
       case 'metrics':
         rows.value = rows.value.concat(message.rows);
@@ -179,8 +183,7 @@ export const useTrainingStore = defineStore('training', () => {
     }
   }
 
-  async function start(): Promise<void> {
-    if (busy.value || problems.value.length) return;
+  function reset(): void {
     status.value = 'starting';
     error.value = hostError.value = null;
     rows.value = [];
@@ -188,31 +191,60 @@ export const useTrainingStore = defineStore('training', () => {
     runId.value = null;
     pending = [];
     timing.pausedMs = timing.pausedAt = 0;
+  }
+
+  function launch(request: StartRequest): void {
+    worker = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
+    worker.onerror = (event) =>
+      onMessage({ type: 'failed', kind: 'error', message: `training worker: ${event.message}` });
+    send({ type: 'start', ...request });
+    flushTimer = setInterval(flushMetrics, 1000);
+    if ((status.value as TrainStatus) === 'stopping') send({ type: 'stop' }); // Stop pressed while data loaded.
+  }
+
+  async function start(): Promise<void> {
+    if (busy.value || problems.value.length) return;
+    reset();
     trainedGraph.value = graph.doc;
     startedSpec = settings.dataSpec;
+    resumedFrom.value = null;
     try {
-      let data: WorkerData;
       const spec = startedSpec!;
-      if (spec.kind !== 'task') {
-        const tokens = await lab.readTokens(spec);
-        const view = (bytes: Uint8Array) => new Int32Array(bytes.slice().buffer);
-        data = {
-          kind: 'tokens',
-          train: view(tokens.train),
-          validation: view(tokens.validation),
-          vocabSize: tokens.vocabSize,
-          tokenizer: tokens.tokenizer,
-        };
-      } else {
-        data = { kind: 'task', task: spec.task, params: { ...spec.params } };
-      }
-      worker = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
-      worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
-      worker.onerror = (event) =>
-        onMessage({ type: 'failed', kind: 'error', message: `training worker: ${event.message}` });
-      send({ type: 'start', graph: graph.doc, data, train: makeTrainSettings(settings), seed: settings.values.seed });
-      flushTimer = setInterval(flushMetrics, 1000);
-      if ((status.value as TrainStatus) === 'stopping') send({ type: 'stop' }); // Stop pressed while data loaded.
+      const data: WorkerData =
+        spec.kind === 'task'
+          ? { kind: 'task', task: spec.task, params: { ...spec.params } }
+          : workerTokens(await lab.readTokens(spec));
+      launch({ graph: graph.doc, data, train: makeTrainSettings(settings), seed: settings.values.seed });
+    } catch (caught) {
+      onMessage({ type: 'failed', kind: 'data', message: (caught as Error).message });
+    }
+  }
+
+  /** Continues a run (the app's or the CLI's) from its latest checkpoint up to `steps` total steps. */
+  async function resumeRun(id: string, steps: number): Promise<void> {
+    if (busy.value) return;
+    reset();
+    try {
+      const bundle = await lab.resumeRun(id, steps);
+      runId.value = bundle.run.id;
+      resumedFrom.value = { step: bundle.step, data: bundle.data.description };
+      trainedGraph.value = upgradeGraph(bundle.graph, `run ${id}`);
+      rows.value = bundle.metrics;
+      checkpoints.value = [{ step: bundle.step, loss: bundle.metrics.at(-1)?.loss ?? null, saved: true }];
+      const { steps: total, warmupSteps: _w, ...rest } = bundle.train;
+      Object.assign(settings.values, { ...rest, steps: total, seed: bundle.seed });
+      const data: WorkerData =
+        bundle.data.kind === 'task'
+          ? { kind: 'task', task: bundle.data.task, params: bundle.data.params }
+          : workerTokens(bundle.data.tokens);
+      launch({
+        graph: trainedGraph.value,
+        data,
+        train: bundle.train,
+        seed: bundle.seed,
+        resume: { model: bundle.model, optimizer: bundle.optimizer },
+      });
     } catch (caught) {
       onMessage({ type: 'failed', kind: 'data', message: (caught as Error).message });
     }
@@ -252,12 +284,14 @@ export const useTrainingStore = defineStore('training', () => {
     parameters,
     runId,
     trainedGraph,
+    resumedFrom,
     timing,
     busy,
     latest,
     problems,
     loadTexts,
     start,
+    resumeRun,
     pause,
     resume,
     stop,

@@ -7,7 +7,20 @@
 import type { Batch } from '../../../gpu/train/step';
 import type { BatchSource } from '../../../gpu/train/trainer';
 import { generateTaskBatch, Rng, TaskSampler } from '../../../shared/tasks/index';
+import type { TokenData } from '../../../shared/lab-api';
 import type { WorkerData } from './protocol';
+
+/** The host's token bytes (int32 little-endian) as the Worker's token arrays. */
+export function workerTokens(tokens: TokenData): WorkerData {
+  const view = (bytes: Uint8Array) => new Int32Array(bytes.slice().buffer);
+  return {
+    kind: 'tokens',
+    train: view(tokens.train),
+    validation: view(tokens.validation),
+    vocabSize: tokens.vocabSize,
+    tokenizer: tokens.tokenizer,
+  };
+}
 
 export interface WorkerDataSource {
   train: BatchSource;

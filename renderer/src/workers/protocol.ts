@@ -16,6 +16,8 @@ export interface StartRequest {
   data: WorkerData;
   train: RunTrainSettings;
   seed: number;
+  /** Continue from a checkpoint (its two safetensors files) instead of fresh parameters. */
+  resume?: { model: Uint8Array; optimizer: Uint8Array };
 }
 
 export type ToWorker =

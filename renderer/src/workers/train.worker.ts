@@ -9,7 +9,7 @@ import { Engine } from '../../../gpu/engine';
 import { compileGraph, GraphCompileError } from '../../../gpu/graph/compile';
 import { countParams, createParams } from '../../../gpu/nn/module';
 import { Trainer, type MetricsRow } from '../../../gpu/train/trainer';
-import { encodeCheckpointFiles } from './checkpoint-bytes';
+import { decodeCheckpointFiles, encodeCheckpointFiles } from './checkpoint-bytes';
 import { openWorkerData } from './data';
 import type { FailureKind, FromWorker, StartRequest, ToWorker } from './protocol';
 import { trainerConfigFor } from './run-config';
@@ -122,8 +122,9 @@ async function train(request: StartRequest): Promise<void> {
       },
     },
   );
-  post({ type: 'started', adapter: context.adapter, parameters: countParams(model.specs) });
   try {
+    if (request.resume) trainer.resume(decodeCheckpointFiles(request.resume.model, request.resume.optimizer));
+    post({ type: 'started', adapter: context.adapter, parameters: countParams(model.specs) });
     const outcome = await trainer.run();
     flush();
     if (lostMessage) throw new DeviceLostError('lost', lostMessage);
