@@ -41,16 +41,17 @@ export function createMainWindow(options: WindowOptions): BrowserWindow {
   window.webContents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url, options.devUrl)) event.preventDefault();
   });
-  // The page refuses to unload while the graph has unsaved changes; ask the user what to do.
+  // The page refuses to unload while the graph has unsaved changes or a run goes; ask the user.
   window.webContents.on('will-prevent-unload', (event) => {
     const choice = dialog.showMessageBoxSync(window, {
       type: 'question',
-      buttons: ['Close without saving', 'Cancel'],
+      buttons: ['Close anyway', 'Cancel'],
       defaultId: 1,
       cancelId: 1,
-      title: 'Unsaved changes',
-      message: 'The graph has changes that are not saved.',
-      detail: 'They stay in the autosave and are offered again when StateLab starts.',
+      title: 'Close StateLab?',
+      message: 'The graph has unsaved changes, or a run is training.',
+      detail:
+        'Unsaved edits stay in the autosave and are offered again when StateLab starts; a run keeps its checkpoints and can be continued from the Runs view.',
     });
     if (choice === 0) event.preventDefault(); // preventDefault here lets the window close
   });

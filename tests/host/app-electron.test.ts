@@ -205,7 +205,7 @@ describe('Electron main process glue', () => {
     electron.messageBoxAnswer = 1; // Cancel
     listener({ preventDefault: () => (allowed = true) }, '');
     expect(allowed).toBe(false);
-    electron.messageBoxAnswer = 0; // Close without saving
+    electron.messageBoxAnswer = 0; // Close anyway
     listener({ preventDefault: () => (allowed = true) }, '');
     expect(allowed).toBe(true);
   });
