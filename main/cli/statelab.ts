@@ -19,6 +19,8 @@ import { runDemo } from './demo.js';
 import { GENERATE_USAGE, generateCommand } from './generate.js';
 import { EXPORT_USAGE, exportCommand, importCommand } from './export.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
+import { SWEEP_USAGE, sweepCommand } from './sweep.js';
+import { DISTILL_USAGE, distillCommand } from './distill.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
@@ -34,6 +36,8 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   ${GENERATE_USAGE.replace(/\n/g, '\n  ')}
   ${EXPORT_USAGE.replace(/\n/g, '\n  ')}
   ${INSPECT_USAGE.replace(/\n/g, '\n  ')}
+  ${SWEEP_USAGE.replace(/\n/g, '\n  ')}
+  ${DISTILL_USAGE.replace(/\n/g, '\n  ')}
   statelab templates                         list the bundled architecture templates
   statelab demo                              train the tiny model on the bundled text
 Every command takes --json for machine-readable output.`;
@@ -258,6 +262,8 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'export') return exportCommand(rest);
   if (command === 'import') return importCommand(rest);
   if (command === 'inspect') return inspectCommand(rest);
+  if (command === 'sweep') return sweepCommand(rest);
+  if (command === 'distill') return distillCommand(rest);
   try {
     const args = parseArgs(rest, { values: VALUE_OPTIONS, flags: ['json', 'help'] });
     switch (command) {
