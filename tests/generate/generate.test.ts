@@ -151,6 +151,13 @@ describe('generate (streaming decode with carried state)', () => {
       /prompt of 19 tokens is longer than the 4-token window of local attention layer "layers\.\d+\.attn\w*"/,
     );
     expect(tokensOf(events)).toHaveLength(3);
+    // The windowed layer's KV cache holds only the last 4 tokens: constant bytes while tokens stream, a
+    // 4/tokens share of what the unwindowed cache (kvCacheBytes: K and V of the same width) would hold.
+    const memories = events.flatMap((e) => (e.type === 'token' ? [e.memory] : []));
+    expect(memories.map((mem) => mem.tokens)).toEqual([19, 20, 21]);
+    const windowed = memories.map((mem) => mem.layers.find((l) => l.kind === 'attention')!);
+    expect(new Set(windowed.map((l) => l.stateBytes)).size).toBe(1);
+    windowed.forEach((l, i) => expect(l.stateBytes).toBe((l.kvCacheBytes * 4) / memories[i].tokens));
     // The documented behaviour: beyond the window, step decoding still equals the (windowed) parallel form.
     const ids = [...new TextEncoder().encode('a lighthouse')];
     const V = 256;

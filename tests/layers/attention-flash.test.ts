@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backward } from '../../gpu/autograd.js';
 import { cpuTensor, randn, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
 import { attention } from '../../gpu/ops/attention/attention.js';
+import { DENSE_MAX_SCORE_BYTES, denseScoreBytes } from '../../gpu/ops/attention/dense.js';
 import { attentionGradRef, attentionRef, type AttentionRefInputs } from '../../gpu/ops/attention/attention.ref.js';
 import { mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
@@ -48,7 +49,7 @@ function randomInputs(c: Case, seed: number): AttentionRefInputs {
   };
 }
 
-async function expectMatchesReference(c: Case, label: string) {
+async function expectMatchesReference(c: Case, label: string, implementation: 'flash' | 'dense') {
   const e = await engine();
   const x = randomInputs(c, freshSeed());
   const dO = toFloat32(randn([c.B, c.Tq, c.H, c.D], 99));
@@ -57,7 +58,7 @@ async function expectMatchesReference(c: Case, label: string) {
   const k = upload(e, x.k, true);
   const v = upload(e, x.v, true);
   const f = x.cumLogForget ? upload(e, x.cumLogForget, true) : undefined;
-  const o = attention(q, k, v, { window: c.window, cumLogForget: f });
+  const o = attention(q, k, v, { window: c.window, cumLogForget: f, implementation });
   await expectGpuClose(o, attentionRef(x), 1e-4, `${label} o`);
   backward(sumAll(mul(o, upload(e, dO))));
   await expectGpuClose(q.grad!, grads.q, 1e-4, `${label} dq`);
@@ -77,26 +78,39 @@ describe('attention float64 reference', () => {
   });
 });
 
-describe('flash attention (WGSL) equals naive T×T attention, forward and backward', () => {
-  it('grouped heads (4 query heads on 2 kv heads) with the FoX forget bias, T=37', async () => {
-    await expectMatchesReference({ B: 2, Tq: 37, Tk: 37, H: 4, HKV: 2, D: 8, window: 0, fox: true }, 'GQA+FoX');
-  });
-  it('multi-query sliding window 9 at T=70 (key tiles outside the window are skipped)', async () => {
-    await expectMatchesReference({ B: 1, Tq: 70, Tk: 70, H: 3, HKV: 1, D: 16, window: 9, fox: false }, 'MQA window');
-  });
-  it('queries at the end of a longer key sequence (KV-cache prefill), head dim 12, window 20 with FoX', async () => {
-    await expectMatchesReference({ B: 2, Tq: 11, Tk: 45, H: 2, HKV: 2, D: 12, window: 20, fox: true }, 'cached');
-  });
-});
-
-describe('large head dims', () => {
-  it('head dim 100 (tiles sized for 128: each kernel picks its own tile shape to fit workgroup memory), T=40', async () => {
-    await expectMatchesReference({ B: 1, Tq: 40, Tk: 40, H: 2, HKV: 1, D: 100, window: 0, fox: true }, 'D=100');
-  });
-});
+describe.each(['flash', 'dense'] as const)(
+  '%s attention (WGSL) equals naive T×T attention, forward and backward',
+  (impl) => {
+    it('grouped heads (4 query heads on 2 kv heads) with the FoX forget bias, T=37', async () => {
+      await expectMatchesReference({ B: 2, Tq: 37, Tk: 37, H: 4, HKV: 2, D: 8, window: 0, fox: true }, 'GQA+FoX', impl);
+    });
+    it('multi-query sliding window 9 at T=70 (key tiles outside the window are skipped)', async () => {
+      const c: Case = { B: 1, Tq: 70, Tk: 70, H: 3, HKV: 1, D: 16, window: 9, fox: false };
+      await expectMatchesReference(c, 'MQA window', impl);
+    });
+    it('queries at the end of a longer key sequence (KV-cache prefill), head dim 12, window 20 with FoX', async () => {
+      await expectMatchesReference(
+        { B: 2, Tq: 11, Tk: 45, H: 2, HKV: 2, D: 12, window: 20, fox: true },
+        'cached',
+        impl,
+      );
+    });
+    it('head dim 100 (flash: tiles sized for 128, each kernel picks its own tile shape to fit workgroup memory), T=40', async () => {
+      await expectMatchesReference({ B: 1, Tq: 40, Tk: 40, H: 2, HKV: 1, D: 100, window: 0, fox: true }, 'D=100', impl);
+    });
+  },
+);
 
 describe('memory', () => {
-  it('peak pool memory of forward+backward grows linearly in T (T=256 vs T=512, no T×T buffer)', async () => {
+  it('auto takes the dense path for small score matrices and the flash path past DENSE_MAX_SCORE_BYTES', () => {
+    const small = { B: 1, Tq: 64, Tk: 64, H: 2, HKV: 2, D: 8 };
+    expect(denseScoreBytes(small)).toBeLessThanOrEqual(DENSE_MAX_SCORE_BYTES);
+    const rowsPast = Math.ceil(DENSE_MAX_SCORE_BYTES / 4 / 8192) + 1;
+    expect(denseScoreBytes({ B: 1, Tq: rowsPast, Tk: 8192, H: 1, HKV: 1, D: 8 })).toBeGreaterThan(
+      DENSE_MAX_SCORE_BYTES,
+    );
+  });
+  it('flash: peak pool memory of forward+backward grows linearly in T (T=256 vs T=512, no T×T buffer)', async () => {
     const e = await engine();
     const peak = async (T: number) => {
       const c: Case = { B: 1, Tq: T, Tk: T, H: 2, HKV: 2, D: 8, window: 0, fox: true };
@@ -109,7 +123,7 @@ describe('memory', () => {
         const k = upload(e, x.k, true);
         const v = upload(e, x.v, true);
         const f = upload(e, x.cumLogForget!, true);
-        backward(sumAll(attention(q, k, v, { cumLogForget: f })));
+        backward(sumAll(attention(q, k, v, { cumLogForget: f, implementation: 'flash' })));
         return [];
       });
       await e.sync();

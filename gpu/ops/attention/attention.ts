@@ -1,5 +1,7 @@
-// Causal softmax attention as a differentiable op over the flash kernels (flash-kernels.ts): grouped
-// and multi-query heads, an optional sliding window and the Forgetting Transformer's bias. Memory is
+// Causal softmax attention as a differentiable op: grouped and multi-query heads, an optional sliding
+// window and the Forgetting Transformer's bias. Two implementations compute the same function: the
+// dense one (dense.ts: the score matrix through the tuned matmul kernels, fast) while its B·H·Tq·Tk
+// scores fit DENSE_MAX_SCORE_BYTES, and past that the flash kernels (flash-kernels.ts), whose memory is
 // linear in T: the forward saves only the output and one logsumexp per query row.
 
 import { record } from '../../autograd.js';
@@ -7,6 +9,7 @@ import type { Engine } from '../../engine.js';
 import { formatShape, type Tensor } from '../../tensor.js';
 import { add, mul, zeros } from '../elementwise.js';
 import { sum } from '../reduce.js';
+import { DENSE_MAX_SCORE_BYTES, denseAttention, denseScoreBytes } from './dense.js';
 import { dkvKernel, dqKernel, forwardKernel, type FlashTiles } from './flash-kernels.js';
 
 export interface AttentionOptions {
@@ -21,6 +24,11 @@ export interface AttentionOptions {
   cumLogForget?: Tensor;
   /** Name used in error messages (e.g. the mixer's parameter prefix). */
   layer?: string;
+  /**
+   * 'auto' (default): dense while one score matrix fits DENSE_MAX_SCORE_BYTES (and a storage binding),
+   * flash beyond. 'flash' or 'dense' force one (tests, benchmarks, memory-bound callers).
+   */
+  implementation?: 'auto' | 'flash' | 'dense';
 }
 
 interface Dims {
@@ -96,6 +104,12 @@ export function chooseTiles(engine: Engine, kind: 'forward' | 'dq' | 'dkv', D: n
   return best;
 }
 
+function chooseImplementation(engine: Engine, d: Dims, asked: 'auto' | 'flash' | 'dense'): 'flash' | 'dense' {
+  if (asked !== 'auto') return asked;
+  const bytes = denseScoreBytes(d);
+  return bytes <= DENSE_MAX_SCORE_BYTES && bytes <= engine.ctx.limits.maxStorageBufferBindingSize ? 'dense' : 'flash';
+}
+
 function uniforms(d: Dims, window: number, hasBias: boolean, scale: number, tiles: FlashTiles): ArrayBuffer {
   const bytes = new ArrayBuffer(48);
   const view = new DataView(bytes);
@@ -115,6 +129,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const engine = q.engine;
   const window = options.window ?? 0;
   const scale = options.scale ?? 1 / Math.sqrt(d.D);
+  if (chooseImplementation(engine, d, options.implementation ?? 'auto') === 'dense') {
+    return denseAttention(q, k, v, d, window, scale, options.cumLogForget);
+  }
   const bias = options.cumLogForget ?? engine.empty([1]);
   const tiles = chooseTiles(engine, 'forward', d.D);
   const o = engine.empty([d.B, d.Tq, d.H, d.D]);
