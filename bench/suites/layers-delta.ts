@@ -234,6 +234,8 @@ async function benchAttention(engine: Engine, B: number, T: number, H: number, D
       ['attention fwd', {}, false],
       ['attention window=256 fwd+bwd', { window: 256 }, true],
       ['attention fox fwd+bwd', { cumLogForget: fox }, true],
+      ['attention flash fwd+bwd', { implementation: 'flash' }, true],
+      ['attention flash fwd', { implementation: 'flash' }, false],
     ];
     for (const [label, options, train] of variants) {
       engine.pool.resetPeak();
@@ -271,10 +273,14 @@ export const layersDeltaSuite: BenchSuite = {
   async run(engine, { quick }) {
     const rows: BenchRow[] = [];
     const [B, H, K] = quick ? [2, 2, 16] : [8, 4, 128];
+    // BENCH_ONLY=attention (read by the PyTorch side too) times the attention rows alone.
+    const attentionOnly = process.env.BENCH_ONLY === 'attention';
     for (const T of quick ? [64, 100] : [1024, 2048]) {
-      rows.push(...(await benchDelta(engine, B, T, H, K, false)));
-      rows.push(...(await benchDelta(engine, B, T, H, K, true)));
-      rows.push(await benchDplr(engine, B, T, H, K));
+      if (!attentionOnly) {
+        rows.push(...(await benchDelta(engine, B, T, H, K, false)));
+        rows.push(...(await benchDelta(engine, B, T, H, K, true)));
+        rows.push(await benchDplr(engine, B, T, H, K));
+      }
       rows.push(...(await benchAttention(engine, B, T, H, K)));
     }
     return rows;

@@ -13,6 +13,7 @@ Timing: torch.cuda.Event, warm-up 3, median of >= 3 samples (10 for short rows).
 Usage on the GPU machine: python3 bench/torch/layers_delta.py --out torch-layers-delta.json [--quick]"""
 import argparse
 import json
+import os
 
 import torch
 import torch.nn.functional as F
@@ -116,8 +117,9 @@ def main():
     lengths = [64, 100] if args.quick else [1024, 2048]
     version = f"PyTorch {torch.__version__} eager fp32 (TF32 off)"
     rows = []
+    attention_only = os.environ.get("BENCH_ONLY") == "attention"
     for T in lengths:
-        for name, gated in [("delta_rule", False), ("gated_delta_rule", True)]:
+        for name, gated in [] if attention_only else [("delta_rule", False), ("gated_delta_rule", True)]:
             q = torch.randn(B, T, H, K, device=dev, requires_grad=True)
             k = F.normalize(torch.randn(B, T, H, K, device=dev), dim=-1).requires_grad_()
             v = torch.randn(B, T, H, K, device=dev, requires_grad=True)
@@ -153,33 +155,34 @@ def main():
                 {"suite": "layers-delta", "name": f"{name} fwd fused recurrent T={T}", "ms": naive_fwd,
                  "note": "naive recurrence forward, no_grad"},
             ]
-        kappa = F.normalize(torch.randn(B, T, H, K, device=dev), dim=-1)
-        alpha = torch.rand(B, T, H, K, device=dev)
-        rw = {
-            "q": torch.randn(B, T, H, K, device=dev),
-            "k": 0.1 * torch.randn(B, T, H, K, device=dev),
-            "v": torch.randn(B, T, H, K, device=dev),
-            "logw": torch.empty(B, T, H, K, device=dev).uniform_(-0.6, -0.01),
-            "a": -kappa,
-            "b": kappa * alpha,
-        }
-        for x in rw.values():
-            x.requires_grad_()
-        dO = torch.randn(B, T, H, K, device=dev)
-        with torch.no_grad():
-            ref = naive_dplr(*(x[:1, :CHECK_T].double() for x in rw.values()))
-            err = rel(naive_dplr(*rw.values())[:1, :CHECK_T], ref)
-        assert err < 1e-3, f"rwkv7 T={T}: check {err}"
-
-        def rwkv_step():
-            naive_dplr(*rw.values()).backward(dO)
+        if not attention_only:
+            kappa = F.normalize(torch.randn(B, T, H, K, device=dev), dim=-1)
+            alpha = torch.rand(B, T, H, K, device=dev)
+            rw = {
+                "q": torch.randn(B, T, H, K, device=dev),
+                "k": 0.1 * torch.randn(B, T, H, K, device=dev),
+                "v": torch.randn(B, T, H, K, device=dev),
+                "logw": torch.empty(B, T, H, K, device=dev).uniform_(-0.6, -0.01),
+                "a": -kappa,
+                "b": kappa * alpha,
+            }
             for x in rw.values():
-                x.grad = None
+                x.requires_grad_()
+            dO = torch.randn(B, T, H, K, device=dev)
+            with torch.no_grad():
+                ref = naive_dplr(*(x[:1, :CHECK_T].double() for x in rw.values()))
+                err = rel(naive_dplr(*rw.values())[:1, :CHECK_T], ref)
+            assert err < 1e-3, f"rwkv7 T={T}: check {err}"
 
-        ms, iters = time_ms(rwkv_step, samples=3)
-        rows.append({"suite": "layers-delta", "name": f"rwkv7 fwd+bwd T={T}", "ms": ms,
-                     "tokensPerSec": B * T / (ms / 1000),
-                     "note": f"naive recurrence x{iters}; {version}; check {err:.1e}"})
+            def rwkv_step():
+                naive_dplr(*rw.values()).backward(dO)
+                for x in rw.values():
+                    x.grad = None
+
+            ms, iters = time_ms(rwkv_step, samples=3)
+            rows.append({"suite": "layers-delta", "name": f"rwkv7 fwd+bwd T={T}", "ms": ms,
+                         "tokensPerSec": B * T / (ms / 1000),
+                         "note": f"naive recurrence x{iters}; {version}; check {err:.1e}"})
 
         q, k, v = (torch.randn(B, T, H, K, device=dev, requires_grad=True) for _ in range(3))
         dO = torch.randn(B, T, H, K, device=dev)
