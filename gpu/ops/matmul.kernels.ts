@@ -52,6 +52,16 @@ export interface LayoutFlags {
   bias: boolean;
   /** M, N and K are multiples of the tile (tiled kernel): loads and stores need no bounds checks. */
   aligned?: boolean;
+  /**
+   * Causal band of attention's products (tiled kernel; row m of a batch's matrix is query m, whose
+   * position is m + u.band, and column or k index j a key it sees only if j ≤ m + u.band):
+   *  - 'upper': output tiles wholly above the band are skipped (left unwritten: the caller never reads them);
+   *  - 'kEnd': the K loop stops after the tile's last visible key (operand A is zero past it);
+   *  - 'kStart': rows are keys and K runs over queries; the loop starts at the tile's first query that
+   *    sees a row (operand A is zero before it).
+   * Skipping work whose inputs are zero (or whose outputs are unread) never changes a result.
+   */
+  band?: 'upper' | 'kEnd' | 'kStart';
 }
 
 /**
@@ -61,7 +71,7 @@ export interface LayoutFlags {
 export const PARAMS_WGSL = `
 struct Params {
   M: u32, N: u32, K: u32, tilesN: u32,
-  tilesM: u32, blocks: u32, _p0: u32, _p1: u32,
+  tilesM: u32, blocks: u32, band: u32, _p1: u32,
   dims: vec4<u32>, aStrides: vec4<u32>, bStrides: vec4<u32>,
 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -324,7 +334,7 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
   const lanes = c.lanes ?? nx;
   // Fetch slice t+1 into registers while slice t is multiplied from workgroup memory, then store it
   // into the other buffer. One barrier per slice suffices: nobody writes the buffer being read.
-  const plainLoop = `for (var t = 0u; t < tiles; t++) {
+  const plainLoop = `for (var t = tFirst; t < tiles; t++) {
     let hasNext = t + 1u < tiles;
     k0 = (t + 1u) * ${c.bk}u;
     if (hasNext) {
@@ -343,7 +353,7 @@ export function tiledMatmulWgsl(c: TileConfig, f: LayoutFlags): string {
   // Staged: slot l of the next slice is fetched before, and stored after, the l-th part of the
   // multiply (the buffers differ, so no extra barrier is needed).
   const phases = ioA.slots;
-  const stagedLoop = `for (var t = 0u; t < tiles; t++) {
+  const stagedLoop = `for (var t = tFirst; t < tiles; t++) {
     let hasNext = t + 1u < tiles;
     k0 = (t + 1u) * ${c.bk}u;
     let cur = t & 1u;
@@ -400,13 +410,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${acc.join('\n  ')}
   ${ioA.decl}
   ${ioB.decl}
-  let tiles = (u.K + ${c.bk - 1}u) / ${c.bk}u;
-  // Prologue: slice 0 into buffer 0.
-  var k0 = 0u;
+  ${f.band === 'upper' ? `if (n0 > m0 + ${c.bm - 1}u + u.band) { return; }` : ''}
+  let kLimit = ${f.band === 'kEnd' ? `min(u.K, m0 + ${c.bm}u + u.band)` : 'u.K'};
+  let tiles = (kLimit + ${c.bk - 1}u) / ${c.bk}u;
+  let tFirst = ${f.band === 'kStart' && !c.pingpong ? `select(0u, (m0 - u.band) / ${c.bk}u, m0 > u.band)` : '0u'};
+  // Prologue: the first slice into the buffer of its parity.
+  var k0 = tFirst * ${c.bk}u;
   ${ioA.load}
   ${ioB.load}
-  ${ioA.store('0u')}
-  ${ioB.store('0u')}
+  ${ioA.store('tFirst & 1u')}
+  ${ioB.store('tFirst & 1u')}
   workgroupBarrier();
   ${c.pingpong ? pingpongLoop : c.staged ? stagedLoop : plainLoop}
   ${epilogue.join('\n  ')}

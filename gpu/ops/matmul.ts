@@ -146,6 +146,7 @@ function dispatchMatmul(
   transB: boolean,
   options: MatmulOptions,
   bias?: Tensor,
+  band?: CausalBand,
 ): Tensor {
   const { M, N, K, batch } = p;
   const out = engine.empty([...p.batchShape, M, N]);
@@ -158,6 +159,7 @@ function dispatchMatmul(
     vecB: K > 0 && (transB ? K : N) % 4 === 0,
     vecC: N % 4 === 0,
     bias: !!bias,
+    ...(band ? { band: band.mode } : {}),
   };
   const pad = (values: number[], fill: number) => [...new Array<number>(4 - values.length).fill(fill), ...values];
   const tail = [...pad(p.dims, 1), ...pad(p.aStrides, 0), ...pad(p.bStrides, 0)];
@@ -197,7 +199,7 @@ function dispatchMatmul(
     { name: 'matmul:tiled', wgsl: cachedSource(key, () => tiledMatmulWgsl(tile, flags)) },
     {
       bindings,
-      uniforms: uniformBytes([M, N, K, tilesN, tilesM, 0, 0, 0, ...tail]),
+      uniforms: uniformBytes([M, N, K, tilesN, tilesM, 0, band?.offset ?? 0, 0, ...tail]),
       workgroups: [tilesN, tilesM, batch],
     },
   );
@@ -236,6 +238,23 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const gradB = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
     return [sumToShape(gradA, a.shape), sumToShape(gradB, b.shape)];
   });
+}
+
+/** A causal band for `causalMatmul` (see LayoutFlags.band): query m sees keys j ≤ m + offset. */
+export interface CausalBand {
+  mode: 'upper' | 'kEnd' | 'kStart';
+  offset: number;
+}
+
+/**
+ * op(a) · op(b) as `matmul`, without autograd, skipping the tiles a causal band makes zero or unread
+ * (attention's products; the caller guarantees the zeros and never reads the skipped outputs).
+ */
+export function causalMatmul(a: Tensor, b: Tensor, band: CausalBand, options: MatmulOptions = {}): Tensor {
+  const transA = options.transA ?? false;
+  const transB = options.transB ?? false;
+  const p = plan('causalMatmul', a, b, transA, transB);
+  return dispatchMatmul(a.engine, a, b, p, transA, transB, options, undefined, band);
 }
 
 /**

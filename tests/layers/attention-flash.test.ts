@@ -95,6 +95,10 @@ describe.each(['flash', 'dense'] as const)(
         impl,
       );
     });
+    it('T=200 and a 70-query prefill over 200 keys: the products skip whole tiles above the causal band', async () => {
+      await expectMatchesReference({ B: 1, Tq: 200, Tk: 200, H: 2, HKV: 1, D: 8, window: 0, fox: true }, 'T=200', impl);
+      await expectMatchesReference({ B: 1, Tq: 70, Tk: 200, H: 2, HKV: 2, D: 8, window: 0, fox: false }, 'Tq<Tk', impl);
+    });
     it('head dim 100 (flash: tiles sized for 128, each kernel picks its own tile shape to fit workgroup memory), T=40', async () => {
       await expectMatchesReference({ B: 1, Tq: 40, Tk: 40, H: 2, HKV: 1, D: 100, window: 0, fox: true }, 'D=100', impl);
     });

@@ -1,19 +1,19 @@
 // Causal attention through the full score matrix: S = Q·Kᵀ and O = P·V are batched products on the tuned
-// matmul kernels, between them one fused kernel applies the scale, the causal/window mask and the FoX
-// bias and takes the softmax (its backward is one fused kernel too). It holds B·H·Tq·Tk floats several
+// matmul kernels (skipping the tiles above the causal band), between them one fused kernel applies the
+// scale, the causal/window mask and the FoX bias and takes the softmax (its backward is one fused kernel too). It holds B·H·Tq·Tk floats several
 // times over, so `attention` takes it only while that fits a budget (DENSE_MAX_SCORE_BYTES); past that
 // the flash kernels (memory linear in T) run. On the H100 the products reach ~35 TFLOP/s where the
 // flash kernels, which compute dot products out of workgroup memory, reach ~1 (bench/RESULTS.md).
 //
-// Layout: q [B, Tq, H, D] is regrouped to [B, Hkv, G·Tq, D] (G = H / Hkv query heads per kv head), so
-// grouped and multi-query heads need no copies of K and V: each kv head is one batch of the products.
+// Layout: q [B, Tq, H, D] is regrouped to [B, Hkv, G, Tq, D] (G = H / Hkv query heads per kv head) and
+// K, V to [B, Hkv, 1, Tk, D]: the products broadcast each kv head over its query heads (no copies).
 
 import { record } from '../../autograd.js';
 import { uniformBytes } from '../../engine.js';
 import type { Tensor } from '../../tensor.js';
 import { unary } from '../elementwise.js';
-import { matmul } from '../matmul.js';
-import { sum } from '../reduce.js';
+import { causalMatmul } from '../matmul.js';
+import { sum, sumToShape } from '../reduce.js';
 import { permute, reshape } from '../shape.js';
 import { rowGrid, rowMain, workgroupReduce } from '../wgsl.js';
 
@@ -136,6 +136,27 @@ function maskedSoftmax(scores: Tensor, bias: Tensor | undefined, d: DenseDims, w
   });
 }
 
+/**
+ * S = Q·Kᵀ over q [B, Hkv, G, Tq, D] and k [B, Hkv, 1, Tk, D] (broadcast over the G query heads of a kv
+ * head). Tiles above the causal band are skipped (never read); the backward skips the zero parts of dS.
+ */
+function causalScores(q: Tensor, k: Tensor, offset: number): Tensor {
+  const s = causalMatmul(q, k, { mode: 'upper', offset }, { transB: true });
+  return record(s, 'attention.scores', [q, k], (gs) => [
+    causalMatmul(gs, k, { mode: 'kEnd', offset }),
+    sumToShape(causalMatmul(gs, q, { mode: 'kStart', offset }, { transA: true }), k.shape),
+  ]);
+}
+
+/** O = P·V over p [B, Hkv, G, Tq, Tk] (zero past the band) and v [B, Hkv, 1, Tk, D]. */
+function causalMix(p: Tensor, v: Tensor, offset: number): Tensor {
+  const o = causalMatmul(p, v, { mode: 'kEnd', offset });
+  return record(o, 'attention.mix', [p, v], (go) => [
+    causalMatmul(go, v, { mode: 'upper', offset }, { transB: true }),
+    sumToShape(causalMatmul(p, go, { mode: 'kStart', offset }, { transA: true }), v.shape),
+  ]);
+}
+
 /** q [B, Tq, H, D]; k, v [B, Tk, Hkv, D] → [B, Tq, H, D] (inputs checked by `attention`). */
 export function denseAttention(
   q: Tensor,
@@ -147,13 +168,13 @@ export function denseAttention(
   cumLogForget?: Tensor,
 ): Tensor {
   const G = d.H / d.HKV;
-  const qg = reshape(permute(reshape(q, [d.B, d.Tq, d.HKV, G, d.D]), [0, 2, 3, 1, 4]), [d.B, d.HKV, G * d.Tq, d.D]);
-  const kh = permute(k, [0, 2, 1, 3]);
-  const vh = permute(v, [0, 2, 1, 3]);
-  const scores = matmul(qg, kh, { transB: true });
-  const p = maskedSoftmax(scores, cumLogForget, d, window, scale);
-  const og = matmul(p, vh);
-  return reshape(permute(reshape(og, [d.B, d.HKV, G, d.Tq, d.D]), [0, 3, 1, 2, 4]), [d.B, d.Tq, d.H, d.D]);
+  const offset = d.Tk - d.Tq;
+  const q5 = permute(reshape(q, [d.B, d.Tq, d.HKV, G, d.D]), [0, 2, 3, 1, 4]);
+  const k5 = reshape(permute(k, [0, 2, 1, 3]), [d.B, d.HKV, 1, d.Tk, d.D]);
+  const v5 = reshape(permute(v, [0, 2, 1, 3]), [d.B, d.HKV, 1, d.Tk, d.D]);
+  const p = maskedSoftmax(causalScores(q5, k5, offset), cumLogForget, d, window, scale);
+  const o5 = causalMix(p, v5, offset); // [B, Hkv, G, Tq, D]
+  return reshape(permute(o5, [0, 3, 1, 2, 4]), [d.B, d.Tq, d.H, d.D]);
 }
 
 /** Bytes of one score matrix of these dims (what the dense path would hold, several times). */
