@@ -20,6 +20,9 @@ import { deltaRuleRef } from '../../gpu/ops/delta/delta-rule.ref.js';
 import { dplrDeltaRule } from '../../gpu/ops/delta/dplr.js';
 import { dplrRef } from '../../gpu/ops/delta/dplr.ref.js';
 import { fusedRecurrentDeltaRule } from '../../gpu/ops/delta/recurrent.js';
+import { causalMatmul } from '../../gpu/ops/matmul.js';
+import { softmax } from '../../gpu/ops/softmax.js';
+import { permute, reshape } from '../../gpu/ops/shape.js';
 import type { Tensor } from '../../gpu/tensor.js';
 import type { BenchRow, BenchSuite } from '../suite.js';
 import { timeGpu } from '../timing.js';
@@ -261,11 +264,40 @@ async function benchAttention(engine: Engine, B: number, T: number, H: number, D
         clock: `${t.clock} ×${t.iters} (host ${t.hostMs.toFixed(3)} ms)`,
       });
     }
+    if (process.env.BENCH_ONLY === 'attention') rows.push(...(await denseParts(engine, q, k, v, B, T, H, D)));
     return rows;
   } finally {
     for (const t of [q, k, v, dO, fox]) t.release();
     engine.pool.trim();
   }
+}
+
+/** The dense path's forward, piece by piece (where its time goes): regrouping, the two banded products, a softmax. */
+async function denseParts(engine: Engine, q: Tensor, k: Tensor, v: Tensor, B: number, T: number, H: number, D: number) {
+  const rows: BenchRow[] = [];
+  const part = async (name: string, flops: number, fn: () => Tensor) => {
+    const t = await timeGpu(engine, () => engine.noGrad(() => fn().release()));
+    rows.push({
+      suite: 'layers-delta',
+      name: `attention part: ${name} T=${T}`,
+      config: { B, T, H, D },
+      ms: t.ms,
+      tflops: flops ? flops / (t.ms * 1e9) : undefined,
+      clock: `${t.clock} ×${t.iters}`,
+    });
+  };
+  const q5 = engine.noGrad(() => permute(reshape(q, [B, T, H, 1, D]), [0, 2, 3, 1, 4]));
+  const k5 = engine.noGrad(() => reshape(permute(k, [0, 2, 1, 3]), [B, H, 1, T, D]));
+  const v5 = engine.noGrad(() => reshape(permute(v, [0, 2, 1, 3]), [B, H, 1, T, D]));
+  const s = engine.noGrad(() => causalMatmul(q5, k5, { mode: 'upper', offset: 0 }, { transB: true }));
+  const half = B * H * T * T * D; // 2·(T²/2)·D per head: the causal half of one product
+  await part('permute q', 0, () => permute(reshape(q, [B, T, H, 1, D]), [0, 2, 3, 1, 4]));
+  await part('QK^T banded', half, () => causalMatmul(q5, k5, { mode: 'upper', offset: 0 }, { transB: true }));
+  await part('QK^T full', 2 * half, () => causalMatmul(q5, k5, { mode: 'kEnd', offset: T }, { transB: true }));
+  await part('softmax (plain, full rows)', 0, () => softmax(s));
+  await part('PV banded', half, () => causalMatmul(s, v5, { mode: 'kEnd', offset: 0 }));
+  for (const t of [q5, k5, v5, s]) t.release();
+  return rows;
 }
 
 export const layersDeltaSuite: BenchSuite = {
