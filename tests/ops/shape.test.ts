@@ -43,6 +43,16 @@ describe('permute and transpose', () => {
       [4, 2, 0, 3, 1],
     ],
     [[6], [0]],
+    // The last axis stays last and holds whole vec4s: the vec4 kernel.
+    [
+      [2, 3, 5, 8],
+      [0, 2, 1, 3],
+    ],
+    [
+      [3, 2, 2, 4, 12],
+      [3, 1, 0, 2, 4],
+    ],
+    [[8], [0]],
   ];
   for (const [shape, dims] of cases) {
     it(`permute [${shape}] by [${dims}]: GPU forward and backward equal the reference`, async () => {

@@ -47,48 +47,35 @@ const ROW_SETUP = `
   if (u.window > 0u && pos + 1u > u.window) { lo = pos + 1u - u.window; }
   let base = row * u.width;`;
 
-// One read of the row finds its maximum and its sum of exponentials together (each invocation keeps a
-// running pair, rescaling its sum when the maximum grows; the pairs merge in one tree), a second writes P.
 const FORWARD = `${PARAMS}
 @group(0) @binding(1) var<storage, read> s: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> p: array<f32>;
-var<workgroup> maxima: array<f32, ${SIZE}>;
-var<workgroup> sums: array<f32, ${SIZE}>;
+${workgroupReduce(SIZE)}
 ${rowMain(SIZE)}
 ${ROW_SETUP}
   var fPos = 0.0;
   if (u.hasBias != 0u) { fPos = bias[(b * u.width + pos) * u.H + h]; }
-  var m = -3.4028234e38;
-  var l = 0.0;
+  var localMax = -3.4028234e38;
   for (var j = lo + tid; j <= pos; j += ${SIZE}u) {
     var z = s[base + j] * u.scale;
     if (u.hasBias != 0u) { z += fPos - bias[(b * u.width + j) * u.H + h]; }
-    let mNew = max(m, z);
-    l = l * exp(m - mNew) + exp(z - mNew);
-    m = mNew;
+    localMax = max(localMax, z);
   }
-  maxima[tid] = m;
-  sums[tid] = l;
-  workgroupBarrier();
-  for (var stride = ${SIZE / 2}u; stride > 0u; stride = stride / 2u) {
-    if (tid < stride) {
-      let m1 = maxima[tid];
-      let m2 = maxima[tid + stride];
-      let mNew = max(m1, m2);
-      sums[tid] = sums[tid] * exp(m1 - mNew) + sums[tid + stride] * exp(m2 - mNew);
-      maxima[tid] = mNew;
-    }
-    workgroupBarrier();
+  let m = workgroupMax(localMax, tid);
+  var localSum = 0.0;
+  for (var j = lo + tid; j <= pos; j += ${SIZE}u) {
+    var z = s[base + j] * u.scale;
+    if (u.hasBias != 0u) { z += fPos - bias[(b * u.width + j) * u.H + h]; }
+    localSum += exp(z - m);
   }
-  let rowMax = maxima[0];
-  let inverse = 1.0 / sums[0];
+  let inverse = 1.0 / workgroupSum(localSum, tid);
   for (var j = tid; j < u.width; j += ${SIZE}u) {
     var value = 0.0;
     if (j >= lo && j <= pos) {
       var z = s[base + j] * u.scale;
       if (u.hasBias != 0u) { z += fPos - bias[(b * u.width + j) * u.H + h]; }
-      value = exp(z - rowMax) * inverse;
+      value = exp(z - m) * inverse;
     }
     p[base + j] = value;
   }
