@@ -383,8 +383,13 @@ export const layersMatrixSuite: BenchSuite = {
     const rows: BenchRow[] = [];
     const [B, H, K] = quick ? [2, 2, 16] : [8, 4, 128];
     for (const T of quick ? [64, 100] : [1024, 2048]) {
-      for (const core of CORES) rows.push(...(await benchCore(engine, core, B, T, H, K)));
-      for (const c of mixerCases(H * K, H)) rows.push(await benchMixer(engine, c, B, T, H * K));
+      // BENCH_FAMILIES=mamba2,retnet (read by the PyTorch side too) times those families' rows alone.
+      const only = process.env.BENCH_FAMILIES?.split(',');
+      const wanted = (family: string) => !only || only.includes(family);
+      for (const core of CORES.filter((c) => wanted(c.family)))
+        rows.push(...(await benchCore(engine, core, B, T, H, K)));
+      for (const c of mixerCases(H * K, H).filter((c) => wanted(c.kind)))
+        rows.push(await benchMixer(engine, c, B, T, H * K));
     }
     return rows;
   },

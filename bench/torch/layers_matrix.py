@@ -15,6 +15,7 @@ Usage on the GPU machine: python3 bench/torch/layers_matrix.py --out torch-layer
 import argparse
 import json
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -209,7 +210,8 @@ def main():
     version = f"PyTorch {torch.__version__} eager fp32 (TF32 off)"
     rows = []
     for T in lengths:
-        for family in FAMILIES:
+        only = os.environ.get("BENCH_FAMILIES")
+        for family in [f for f in FAMILIES if not only or f in only.split(",")]:
             x = inputs_for(family, B, T, H, K, dev)
             for name, t in x.items():
                 if name != "g" or family != "retnet":
