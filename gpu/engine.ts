@@ -6,6 +6,7 @@
 
 import type { GpuContext } from './device.js';
 import { BufferPool, READBACK_USAGE, TENSOR_USAGE, type PooledBuffer } from './pool.js';
+import { KernelProfiler, type KernelTiming } from './profile.js';
 import { Storage, Tensor, formatShape, shapeSize, type DType } from './tensor.js';
 
 export interface Kernel {
@@ -44,6 +45,8 @@ export class Engine {
   hostHandle: unknown = null;
   /** Called once by destroy(): lets the host release what it holds for this device. */
   onDestroy: (() => void) | null = null;
+  /** Called with every kernel the first time it is compiled (the host dumps WGSL with STATELAB_DUMP_WGSL). */
+  onNewKernel: ((kernel: Kernel) => void) | null = null;
 
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -59,6 +62,8 @@ export class Engine {
   private gradEnabled = true;
   /** The first WebGPU error seen (invalid kernel, out-of-memory); reported at the next read/sync. */
   private gpuError: Error | null = null;
+  /** Open while `startProfile()` … `stopProfile()` records per-kernel GPU times. */
+  private profiler: KernelProfiler | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -203,10 +208,16 @@ export class Engine {
     }
     const bindGroup = this.bindGroup(kernel, pipeline, args, uniformOffset);
     for (const tensor of args.bindings) tensor.storage.pooled.lastFrameUsed = this.frame;
-    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+    if (this.profiler) {
+      // One timed pass per dispatch.
+      if (this.profiler.full) this.flush();
+      this.endPass();
+      this.pass = this.profiler.beginPass(this.currentEncoder(), kernel.name);
+    } else if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     this.dispatchCount++;
     if (this.debug) console.log(`[statelab] dispatch ${kernel.name} [${x},${y},${z}]`);
   }
@@ -220,7 +231,9 @@ export class Engine {
     }
     this.endPass();
     const encoder = this.currentEncoder();
+    this.profiler?.resolve(encoder);
     this.device.queue.submit([encoder.finish()]);
+    this.profiler?.submitted();
     this.encoder = null;
     this.uniformUsed = 0;
     this.frame++;
@@ -236,6 +249,27 @@ export class Engine {
     this.flush();
     await this.raceLost(this.device.queue.onSubmittedWorkDone());
     this.throwGpuError();
+  }
+
+  // ---------------------------------------------------------------- profiling
+
+  /** Starts timing every dispatch on the GPU (needs 'timestamp-query'; throws a clear error without it). */
+  startProfile(): void {
+    if (this.profiler) throw new Error('a kernel profile is already open');
+    this.flush();
+    this.profiler = new KernelProfiler(this.device);
+  }
+
+  /** Ends the profile: per kernel name, the dispatches, total and longest GPU time, slowest first. */
+  async stopProfile(): Promise<KernelTiming[]> {
+    const profiler = this.profiler;
+    if (!profiler) throw new Error('no kernel profile is open (call startProfile first)');
+    this.flush();
+    this.profiler = null;
+    await this.raceLost(this.device.queue.onSubmittedWorkDone());
+    const timings = await profiler.timings();
+    profiler.destroy();
+    return timings;
   }
 
   // ---------------------------------------------------------------- lifetimes and grad mode
@@ -332,6 +366,7 @@ export class Engine {
         if (error) this.reportGpuError(new Error(`kernel ${kernel.name} is invalid: ${error.message}`));
       });
       this.pipelines.set(key, pipeline);
+      this.onNewKernel?.(kernel);
     }
     return pipeline;
   }

@@ -7,6 +7,7 @@ import { createParams, countParams } from '../../gpu/nn/module.js';
 import { tinyLoss, tinyParamSpecs, type TinyConfig } from '../../gpu/nn/tiny.js';
 import { StepExecutor, type Batch } from '../../gpu/train/step.js';
 import { rng } from '../../gpu/cpu/tensor.js';
+import { formatTimings } from '../../gpu/profile.js';
 import type { BenchRow, BenchSuite } from '../suite.js';
 
 function randomBatch(batch: number, seqLen: number, vocab: number, seed: number): Batch {
@@ -32,6 +33,12 @@ async function measure(
   const batches = [0, 1, 2, 3].map((s) => randomBatch(batch, seqLen, config.vocabSize, s));
   // Warm-up: pipelines compile and the pool reaches its steady state.
   for (let i = 0; i < 3; i++) await executor.run(batches[i % 4]);
+  if (process.env.STATELAB_PROFILE === '1') {
+    // One step with every kernel timed on the GPU (each dispatch in its own timed pass), printed.
+    engine.startProfile();
+    await executor.run(batches[0]);
+    console.log(formatTimings(await engine.stopProfile()));
+  }
   engine.pool.resetPeak();
   const encode: number[] = [];
   const started = performance.now();

@@ -1,8 +1,11 @@
 // WebGPU in Node through dawn.node (the `webgpu` npm package): the CLI, the demo, benchmarks and tests
 // use this; the app uses Chromium's own navigator.gpu instead (dawn.node cannot load in Electron).
 
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { acquireDevice, WebGpuUnavailableError, type AcquireOptions } from '../../gpu/device.js';
-import { Engine } from '../../gpu/engine.js';
+import { Engine, type Kernel } from '../../gpu/engine.js';
 
 export interface NodeGpuOptions extends AcquireOptions {
   /** Extra dawn.node flags, e.g. ['enable-dawn-features=allow_unsafe_apis']. */
@@ -65,5 +68,20 @@ export async function createNodeEngine(options: NodeGpuOptions = {}): Promise<En
   engine.hostHandle = instance.gpu;
   engine.onDestroy = instance.done;
   engine.debug = process.env.STATELAB_DEBUG === '1';
+  const dumpDir = process.env.STATELAB_DUMP_WGSL;
+  if (dumpDir) engine.onNewKernel = wgslDumper(dumpDir);
   return engine;
+}
+
+/**
+ * STATELAB_DUMP_WGSL=<folder>: every kernel's WGSL as it is first compiled, one file per distinct source
+ * (`<kernel name>-<hash>.wgsl`), so a generated kernel can be read, diffed or fed to another compiler.
+ */
+export function wgslDumper(folder: string): (kernel: Kernel) => void {
+  mkdirSync(folder, { recursive: true });
+  return (kernel) => {
+    const hash = createHash('sha256').update(kernel.wgsl).digest('hex').slice(0, 10);
+    const name = kernel.name.replace(/[^A-Za-z0-9_.-]+/g, '_');
+    writeFileSync(join(folder, `${name}-${hash}.wgsl`), kernel.wgsl);
+  };
 }
