@@ -14,10 +14,10 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 for suite in ${suites//,/ }; do
   py=bench/torch/${suite//-/_}.py
   echo "=== $suite: PyTorch baseline ($py)"
-  timeout 240 python3 "$py" --out "$out/torch-$suite.json" > "/tmp/torch-$suite.log" 2>&1 || echo "torch $suite exited $?"
+  timeout "${TORCH_TIMEOUT:-240}" python3 "$py" --out "$out/torch-$suite.json" > "/tmp/torch-$suite.log" 2>&1 || echo "torch $suite exited $?"
   tail -3 "/tmp/torch-$suite.log"
   echo "=== $suite: WebGPU"
-  timeout 300 node .device/bench.mjs --suite "$suite" --out "$out/ours-$suite.json" --torch "$out/torch-$suite.json" "$@" \
+  timeout "${OURS_TIMEOUT:-300}" node .device/bench.mjs --suite "$suite" --out "$out/ours-$suite.json" --torch "$out/torch-$suite.json" "$@" \
     > "/tmp/ours-$suite.log" 2>&1 || echo "bench $suite exited $?"
   grep -v '^Warning: maxDynamic' "/tmp/ours-$suite.log" | tail -40
 done
