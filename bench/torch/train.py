@@ -189,7 +189,8 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--packages", default=".device/train-packages",
                         help="exported packages of the seven architectures (bench/torch/make-train-packages.ts)")
-    parser.add_argument("--budget", type=float, default=60, help="seconds per architecture before later modes are skipped")
+    parser.add_argument("--budget", type=float, default=float(os.environ.get("BENCH_BUDGET", 60)),
+                        help="seconds each mode of an architecture may take (env BENCH_BUDGET)")
     args = parser.parse_args()
     rows = [measure(256, 4, 704, 512, 16, 20)]
     try:
@@ -197,7 +198,7 @@ if __name__ == "__main__":
     except Exception as error:  # torch.compile needs a working Triton; report rather than fail
         rows.append({"suite": "train", "name": "tiny d=256 L=4 T=512 B=16 (torch.compile)", "ms": None, "note": f"failed: {error}"[:200]})
     if os.path.isdir(args.packages):
-        wanted = os.environ.get("BENCH_ARCHS")
+        wanted = os.environ.get("TORCH_ARCHS") or os.environ.get("BENCH_ARCHS")
         sizes = os.environ.get("BENCH_SIZES", "small,medium").split(",")
         for folder in sorted(os.listdir(args.packages)):
             arch, size = folder.rsplit("-", 1)
