@@ -31,6 +31,8 @@ export interface TrainRequest {
   evalBatches?: number;
   checkpointEvery: number;
   targetLoss?: number;
+  /** In-memory token budget in bytes; larger datasets are read from the token cache (not saved in run.json). */
+  dataMemoryBytes?: number;
 }
 
 export interface TrainCallbacks {
@@ -86,7 +88,8 @@ async function execute(
 ): Promise<TrainOutcome> {
   const model = compileGraph(request.graph);
   const params = createParams(engine, model.specs, request.seed);
-  const data = opened ?? (await openDataSource(dataOf(run, request.data), shapeOf(request)));
+  const data =
+    opened ?? (await openDataSource(dataOf(run, request.data), shapeOf(request), dataOptions(request, callbacks)));
   const trainer = new Trainer(
     engine,
     params,
@@ -120,6 +123,7 @@ async function execute(
   } finally {
     trainer.destroy();
     for (const p of params.values()) p.release();
+    data.close();
   }
 }
 
@@ -129,7 +133,11 @@ export async function trainRun(
 ): Promise<{ run: Run; outcome: TrainOutcome }> {
   let request = requested;
   // The data decides the vocabulary: a graph smaller than its tokenizer or task grows to fit.
-  const data = await openDataSource(request.data, { ...shapeOf(request), vocabSize: Number.MAX_SAFE_INTEGER });
+  const data = await openDataSource(
+    request.data,
+    { ...shapeOf(request), vocabSize: Number.MAX_SAFE_INTEGER },
+    dataOptions(request, callbacks),
+  );
   if (data.vocabSize > request.graph.model.vocab_size) {
     callbacks.onLog?.(`vocab_size raised from ${request.graph.model.vocab_size} to ${data.vocabSize} to fit the data`);
     request = {
@@ -180,6 +188,15 @@ function shapeOf(request: Pick<TrainRequest, 'graph' | 'batch' | 'seqLen' | 'see
     batch: request.batch,
     seqLen: request.seqLen,
     seed: request.seed,
+  };
+}
+
+/** Token caches live beside the runs (`<runs>/.cache/tokens`), shared by every run on the same data. */
+function dataOptions(request: Pick<TrainRequest, 'runsDir' | 'dataMemoryBytes'>, callbacks: TrainCallbacks = {}) {
+  return {
+    cacheDir: join(request.runsDir, '.cache', 'tokens'),
+    memoryBudgetBytes: request.dataMemoryBytes,
+    onLog: callbacks.onLog,
   };
 }
 
@@ -243,12 +260,16 @@ export async function evalRun(
       }
       engine.write(tensor, saved.data);
     }
-    const data = await openDataSource(dataOf(run, options.data ?? (info.data as unknown as DataSpec)), {
-      vocabSize: graph.model.vocab_size,
-      batch: train.batch,
-      seqLen: train.seqLen,
-      seed: info.seed,
-    });
+    const data = await openDataSource(
+      dataOf(run, options.data ?? (info.data as unknown as DataSpec)),
+      {
+        vocabSize: graph.model.vocab_size,
+        batch: train.batch,
+        seqLen: train.seqLen,
+        seed: info.seed,
+      },
+      dataOptions({ runsDir }),
+    );
     const trainer = new Trainer(
       engine,
       params,
@@ -260,6 +281,7 @@ export async function evalRun(
     );
     const loss = await trainer.evaluate();
     trainer.destroy();
+    data.close();
     return { run, step: checkpoint.step, loss };
   } finally {
     engine.destroy();

@@ -2,10 +2,13 @@
 // first T, targets the last T), at random starts. A window's start is a hash of (seed, batch number, row),
 // not a step of a running generator, so the sampler's whole state is "how many batches were drawn":
 // position() is a small JSON object, and restore() jumps straight back to it — a resumed run sees exactly
-// the batches an uninterrupted run would have seen, whatever happened in between.
+// the batches an uninterrupted run would have seen, whatever happened in between. The tokens may be an
+// array or a TokenSource (a token cache on disk): a window is one read(start, T+1) either way, so the two
+// give identical batches.
 
 import { Rng } from '../../../shared/tasks/random.js';
 import { DatasetError } from './errors.js';
+import { asTokenSource, type TokenSource } from './token-source.js';
 
 export interface SamplerPosition {
   kind: 'random-windows';
@@ -27,12 +30,14 @@ export interface WindowBatch {
 
 export class BatchSampler {
   private drawn = 0;
+  private readonly tokens: TokenSource;
 
   constructor(
-    private readonly tokens: Int32Array,
+    tokens: Int32Array | TokenSource,
     private readonly shape: { batch: number; seqLen: number; seed: number },
     private readonly source = 'dataset',
   ) {
+    this.tokens = asTokenSource(tokens);
     const { batch, seqLen, seed } = shape;
     if (!Number.isInteger(batch) || batch < 1)
       throw new DatasetError(source, `batch size ${batch} must be a positive integer`);
@@ -60,7 +65,7 @@ export class BatchSampler {
     const windows = new Int32Array(batch * window);
     for (let row = 0; row < batch; row++) {
       const start = new Rng(seed, index, row).int(starts);
-      windows.set(this.tokens.subarray(start, start + window), row * window);
+      this.tokens.read(start, window, windows.subarray(row * window, (row + 1) * window));
     }
     return { windows, batch, seqLen };
   }
@@ -101,16 +106,17 @@ export function inputsAndTargets({ windows, batch, seqLen }: WindowBatch): { inp
  * batches every time). Returns at most `maxBatches` full batches; fewer if the tokens run out.
  */
 export function sequentialBatches(
-  tokens: Int32Array,
+  tokens: Int32Array | TokenSource,
   shape: { batch: number; seqLen: number },
   maxBatches = Infinity,
 ): WindowBatch[] {
   const window = shape.seqLen + 1;
   const perBatch = shape.batch * window;
   const out: WindowBatch[] = [];
+  const source = asTokenSource(tokens);
   // Consecutive windows share no tokens: window k covers [k·window, (k+1)·window).
-  for (let offset = 0; offset + perBatch <= tokens.length && out.length < maxBatches; offset += perBatch) {
-    out.push({ windows: tokens.slice(offset, offset + perBatch), batch: shape.batch, seqLen: shape.seqLen });
+  for (let offset = 0; offset + perBatch <= source.length && out.length < maxBatches; offset += perBatch) {
+    out.push({ windows: source.read(offset, perBatch), batch: shape.batch, seqLen: shape.seqLen });
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Public API of main/host/datasets: streaming readers for local text datasets, the token stream with its
-// train/validation split, and the resumable batch sampler.
-export { DatasetError } from './errors.js';
+// train/validation split, token sources in memory or in the on-disk token cache, and the resumable batch
+// sampler.
+export { DatasetError, describeFsError } from './errors.js';
 export { findInvalidUtf8, decodeUtf8, type Utf8Problem } from './utf8.js';
 export { readByteChunks, DEFAULT_CHUNK_BYTES } from './read-file.js';
 export { readTextFile, readLines, type Line, type ReadOptions } from './text-file.js';
@@ -9,7 +10,25 @@ export { CsvParser, readCsvColumn, type CsvOptions, type CsvRecord } from './csv
 export { readParquetColumn } from './parquet.js';
 export { detectFormat, readDataset, yieldsDocuments, type DatasetFormat, type DatasetSpec } from './open.js';
 export { saveTokenizerFile, loadTokenizerFile } from './tokenizer-file.js';
-export { buildTokenStream, type TokenStream, type TokenStreamOptions } from './token-stream.js';
+export { buildTokenStream, splitPoint, type TokenStream, type TokenStreamOptions } from './token-stream.js';
+export {
+  asTokenSource,
+  dtypeFor,
+  FileTokenSource,
+  MemoryTokenSource,
+  type TokenDtype,
+  type TokenSource,
+} from './token-source.js';
+export {
+  cacheKey,
+  cachePath,
+  openTokenCache,
+  TokenCacheWriter,
+  HEADER_BYTES,
+  type TokenCacheHeader,
+  type TokenFingerprint,
+} from './token-cache.js';
+export { openTokenStore, type TokenStore, type TokenStoreOptions } from './token-store.js';
 export {
   BatchSampler,
   inputsAndTargets,

@@ -30,13 +30,10 @@ export async function buildTokenStream(
 ): Promise<TokenStream> {
   const source = options.source ?? 'dataset';
   const fraction = options.validationFraction ?? 0.1;
-  if (!(fraction >= 0 && fraction <= 0.5))
-    throw new DatasetError(source, `validation fraction ${fraction} must be between 0 and 0.5`);
+  checkTokenStreamOptions(source, tokenizer, { ...options, validationFraction: fraction });
   const max = options.maxTokens ?? Infinity;
   if (!(max > 0)) throw new DatasetError(source, `maxTokens ${max} must be positive`);
   const sep = options.separatorId;
-  if (sep !== undefined && !(Number.isInteger(sep) && sep >= 0 && sep < tokenizer.vocabSize))
-    throw new DatasetError(source, `separator id ${sep} is outside the vocabulary (size ${tokenizer.vocabSize})`);
   let buffer = new Int32Array(1 << 16);
   let length = 0;
   let truncated = false;
@@ -61,10 +58,28 @@ export async function buildTokenStream(
     length = max;
   }
   if (length === 0) throw new DatasetError(source, 'dataset is empty (no tokens)');
-  const split = length - Math.round(length * fraction);
+  const split = splitPoint(length, fraction);
   return {
     train: buffer.slice(0, split),
     validation: buffer.slice(split, length),
     truncated,
   };
+}
+
+/** The first validation token of a tail split (shared with the on-disk token store, so both split alike). */
+export function splitPoint(tokens: number, validationFraction: number): number {
+  return tokens - Math.round(tokens * validationFraction);
+}
+
+export function checkTokenStreamOptions(
+  source: string,
+  tokenizer: Tokenizer,
+  options: { validationFraction: number; separatorId?: number },
+): void {
+  const fraction = options.validationFraction;
+  if (!(fraction >= 0 && fraction <= 0.5))
+    throw new DatasetError(source, `validation fraction ${fraction} must be between 0 and 0.5`);
+  const sep = options.separatorId;
+  if (sep !== undefined && !(Number.isInteger(sep) && sep >= 0 && sep < tokenizer.vocabSize))
+    throw new DatasetError(source, `separator id ${sep} is outside the vocabulary (size ${tokenizer.vocabSize})`);
 }
