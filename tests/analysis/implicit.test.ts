@@ -5,12 +5,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { cpuTensor, randn, type CpuTensor } from '../../gpu/cpu/tensor.js';
-import { mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
+import { mixerFactory, registeredMixers, type MixerOptions } from '../../gpu/nn/mixer.js';
 import { createParams, paramView } from '../../gpu/nn/module.js';
 import '../../gpu/nn/mixers/index.js';
 import { reconstruct, summarizeLayer } from '../../gpu/analysis/implicit/core.js';
-import { implicitLayer } from '../../gpu/analysis/implicit/index.js';
-import { rnnJacobian } from '../../gpu/analysis/implicit/jacobian.js';
+import { implicitKinds, implicitLayer } from '../../gpu/analysis/implicit/index.js';
+import { paraJacobian, rnnJacobian } from '../../gpu/analysis/implicit/jacobian.js';
 import { backward } from '../../gpu/autograd.js';
 import { mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
@@ -19,10 +19,15 @@ import { relativeError, upload, useEngine } from '../helpers/gpu.js';
 const engine = useEngine();
 
 /** GPU output of one mixer on x [1, T, d], and its parameters read back as float64. */
-async function mixerCase(kind: string, options: MixerOptions, d: number, T: number, seed: number) {
+async function mixerCase(kind: string, options: MixerOptions, d: number, T: number, seed: number, fillZeros = false) {
   const e = await engine();
   const mixer = mixerFactory(kind).create(d, options);
   const params = createParams(e, mixer.params(), seed);
+  // Zero-initialized parameters (RWKV-7's o_proj) would make the output vanish: give them random values.
+  if (fillZeros)
+    for (const [name, t] of params)
+      if ((await t.read()).every((v) => v === 0))
+        e.write(t, Float32Array.from(randn(t.shape, seed + name.length, 0.3).data));
   const x = randn([1, T, d], seed + 100, 1);
   const y = e.tidy(() => e.noGrad(() => mixer.forward(paramView(params, ''), e.fromArray(x.data, [1, T, d])).y));
   const out = Float64Array.from(await y.read());
@@ -54,13 +59,26 @@ const CASES: [string, MixerOptions][] = [
   ['attention', { num_heads: 4, num_kv_heads: 2 }],
   ['attention', { num_heads: 2, window: 5, forget_gate: true, rope_theta: 0 }],
   ['shortconv', { kernel: 3, bias: true }],
+  ['lru', { d_state: 6 }],
+  ['s4d', { d_state: 8 }],
+  ['rwkv6', { num_heads: 2, proj_low_rank_dim: 4, gate_low_rank_dim: 4 }],
+  ['mlstm', { num_heads: 2 }],
+  ['gsa', { num_heads: 2, num_slots: 4 }],
+  ['rwkv7', { head_dim: 8, decay_low_rank_dim: 4, gate_low_rank_dim: 4, a_low_rank_dim: 4 }],
 ];
 
 describe("implicit attention reproduces each family's output", () => {
+  it('every registered mixer family has a formulation (exact or Jacobian-based)', () => {
+    const missing = registeredMixers()
+      .map((f) => f.kind)
+      .filter((k) => !implicitKinds().includes(k));
+    expect(missing).toEqual([]);
+  });
+
   for (const [kind, options] of CASES) {
     it(`${kind} ${JSON.stringify(options)}: post(A · v) equals the mixer's output at T = 19`, async () => {
       const [d, T] = [16, 19];
-      const c = await mixerCase(kind, options, d, T, 5);
+      const c = await mixerCase(kind, options, d, T, 5, true);
       const layer = implicitLayer(kind, c.params, options, d, c.x);
       expect(layer.method).toBe('exact');
       expect(Math.max(...c.y.map(Math.abs))).toBeGreaterThan(1e-4);
@@ -77,13 +95,15 @@ describe("implicit attention reproduces each family's output", () => {
 });
 
 describe('nonlinear RNNs: Jacobian-based attribution', () => {
-  for (const kind of ['lstm', 'gru', 'elman', 'slstm']) {
+  for (const kind of ['lstm', 'gru', 'elman', 'slstm', 'paragru', 'paralstm']) {
     it(`${kind}: the float64 Jacobian matches the GPU's backward pass (wᵀ J[t, ·] for two output tokens)`, async () => {
       const e = await engine();
       const [d, T] = [8, 7];
-      const options = { heads: 2 };
+      const para = kind.startsWith('para');
+      // ParaRNN: the sequential solution on the GPU, which is what the float64 Jacobian differentiates.
+      const options: MixerOptions = para ? { mode: 'sequential' } : { heads: 2 };
       const c = await mixerCase(kind, options, d, T, 9);
-      const J = rnnJacobian(kind, c.params, d, c.x, T);
+      const J = (para ? paraJacobian : rnnJacobian)(kind, c.params, d, c.x, T);
       const mixer = mixerFactory(kind).create(d, options);
       const params = createParams(e, mixer.params(), 9); // the same seed: the same parameters as c.params
       for (const t of [T - 1, 2]) {

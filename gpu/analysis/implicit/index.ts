@@ -4,10 +4,13 @@ import type { CpuTensor } from '../../cpu/tensor.js';
 import type { MixerOptions } from '../../nn/mixer.js';
 import type { RefParams } from '../../nn/mixers/linear-diagonal/ref-utils.js';
 import type { ImplicitLayer } from './core.js';
+import { COMPLEX_BUILDERS } from './complex.js';
 import { DIAGONAL_BUILDERS } from './diagonal.js';
 import { DELTA_BUILDERS } from './delta.js';
+import { GATED_BUILDERS } from './gated.js';
 import { JACOBIAN_BUILDERS } from './jacobian.js';
 import { MATRIX_BUILDERS } from './matrix.js';
+import { RWKV7_BUILDERS } from './rwkv7.js';
 import { SOFTMAX_BUILDERS } from './softmax.js';
 
 /** params: the mixer's parameters by their names relative to the mixer; x: its input [T, d_model]. */
@@ -21,6 +24,9 @@ export type ImplicitBuilder = (
 
 const BUILDERS: Record<string, ImplicitBuilder> = {
   ...DIAGONAL_BUILDERS,
+  ...COMPLEX_BUILDERS,
+  ...GATED_BUILDERS,
+  ...RWKV7_BUILDERS,
   ...MATRIX_BUILDERS,
   ...DELTA_BUILDERS,
   ...SOFTMAX_BUILDERS,

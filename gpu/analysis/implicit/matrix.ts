@@ -24,7 +24,7 @@ import { retentionLogDecay, retnetConfig } from '../../nn/mixers/linear-matrix/r
 import { columnsOf, keySpaceMatrix, rowOf, stack, type ImplicitLayer } from './core.js';
 import { convSequence } from './diagonal.js';
 
-interface HeadInputs {
+export interface HeadInputs {
   kind: string;
   T: number;
   heads: number;
@@ -38,16 +38,18 @@ interface HeadInputs {
   v: Float64Array;
   /** Per head diagonal skip (Mamba-2's D). */
   skip?: number[];
+  /** Per token and head [T·H]: the log decay to report, when `decay` is not it (RWKV-6's w, which its own matrix applies). */
+  logDecay?: Float64Array;
   /** Divide each row by its sum (linear attention's normalizer q·Σk). */
   rowNormalize?: boolean;
   post(t: number, outputs: Float64Array[]): number[];
   description: string;
 }
 
-function decayedHeads(o: HeadInputs): ImplicitLayer {
+export function decayedHeads(o: HeadInputs): ImplicitLayer {
   const { T, heads: H, K, V } = o;
-  const logDecay = o.decay ? new Float64Array(T * H) : undefined;
-  if (o.decay && logDecay)
+  const logDecay = o.logDecay ?? (o.decay ? new Float64Array(T * H) : undefined);
+  if (o.decay && logDecay && !o.logDecay)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < H; h++) {
         let acc = 0;

@@ -1,0 +1,112 @@
+// Implicit attention of RWKV-7 (a generalized delta rule with a per-channel decay): the state update
+// S_t = (Diag(e^{w_t}) − (κ̂_t ⊙ a_t) κ̂_tᵀ) S_{t−1} + k_t v_tᵀ carries a write forward by those
+// transitions in key space, and the read is o_t = S_tᵀ r_t, so per head
+//     A_h[t, s] = r_t · G_t ⋯ G_{s+1} k_s,   G_j = Diag(e^{w_j}) − (κ̂_j ⊙ a_j) κ̂_jᵀ.
+// The gates (token shift, LoRA decay/in-context rate, normalized removal key κ̂, modified key k) are
+// computed as rwkv7.ref.ts. The output path is the per-head GroupNorm, the bonus (r·(ρ ⊙ k)) v_t on the
+// current token (after the norm, so it stays in the output path), ⊙ g and W_o.
+
+import type { MixerOptions } from '../../nn/mixer.js';
+import { LOG_DECAY_FLOOR, MIXES, rwkv7Config } from '../../nn/mixers/delta-rule/rwkv7.js';
+import { matvec, param, sigmoid, type RefParams } from '../../nn/mixers/linear-diagonal/ref-utils.js';
+import { columnsOf, keySpaceMatrix, rowOf, stack, type ImplicitLayer } from './core.js';
+
+function rwkv7(p: RefParams, given: MixerOptions, d: number, x: Float64Array, T: number): ImplicitLayer {
+  const c = rwkv7Config(d, given);
+  const { heads: H, headDim: N } = c;
+  const P = (name: string) => param(p, name);
+  const lora = (name: string, v: number[], inner: (z: number) => number, bias: boolean) =>
+    matvec(
+      P(`${name}.lora.2.weight`),
+      matvec(P(`${name}.lora.0.weight`), v).map(inner),
+      bias ? P(`${name}.lora.2.bias`) : undefined,
+    );
+  const r: number[][] = [];
+  const k: number[][] = [];
+  const v: number[][] = [];
+  const g: number[][] = [];
+  const logw: number[][] = [];
+  const alpha: number[][] = [];
+  const kappa: number[][] = []; // per token, H heads of N, each L2-normalized
+  let previous = new Array<number>(d).fill(0);
+  for (let t = 0; t < T; t++) {
+    const xt = rowOf(x, t, d);
+    const mixed = Object.fromEntries(
+      MIXES.map((m) => [m, xt.map((z, i) => z + (previous[i] - z) * P(m).data[i])]),
+    ) as Record<(typeof MIXES)[number], number[]>;
+    previous = xt;
+    r.push(matvec(P('r_proj.weight'), mixed.x_r));
+    logw.push(lora('w_lora', mixed.x_w, Math.tanh, true).map((z) => LOG_DECAY_FLOOR * sigmoid(z)));
+    const k0 = matvec(P('k_proj.weight'), mixed.x_k);
+    v.push(matvec(P('v_proj.weight'), mixed.x_v));
+    const a = lora('a_lora', mixed.x_a, (z) => z, true).map(sigmoid);
+    alpha.push(a);
+    g.push(lora('g_lora', mixed.x_g, sigmoid, false));
+    k.push(k0.map((z, i) => z * (1 + (a[i] - 1) * P('k_a').data[i])));
+    kappa.push(
+      Array.from({ length: H }, (_, h) => {
+        const scaled = k0.slice(h * N, (h + 1) * N).map((z, i) => z * P('k_k').data[h * N + i]);
+        const norm = Math.sqrt(scaled.reduce((s, z) => s + z * z, 0) + 1e-12);
+        return scaled.map((z) => z / norm);
+      }).flat(),
+    );
+  }
+  const logDecay = new Float64Array(T * H);
+  for (let t = 0; t < T; t++)
+    for (let h = 0; h < H; h++) logDecay[t * H + h] = logw[t].slice(h * N, (h + 1) * N).reduce((s, z) => s + z, 0) / N;
+  const slice = (a: number[], h: number) => a.slice(h * N, (h + 1) * N);
+  return {
+    kind: 'rwkv7',
+    method: 'exact',
+    unit: 'head',
+    count: H,
+    T,
+    columns: T,
+    columnToken: (s) => s,
+    matrix: (h) =>
+      keySpaceMatrix(
+        {
+          K: N,
+          write: (s) => slice(k[s], h),
+          query: (t) => slice(r[t], h),
+          apply: (j, vec) => {
+            const kj = slice(kappa[j], h);
+            const aj = slice(alpha[j], h);
+            const wj = slice(logw[j], h);
+            let along = 0;
+            for (let i = 0; i < N; i++) along += kj[i] * vec[i];
+            for (let i = 0; i < N; i++) vec[i] = Math.exp(wj[i]) * vec[i] - kj[i] * aj[i] * along;
+          },
+        },
+        T,
+        T,
+        (t) => t,
+      ),
+    valueWidth: N,
+    values: (h) => columnsOf(stack(v), T, H * N, h * N, N),
+    post: (t, outs) => {
+      const out: number[] = [];
+      outs.forEach((o, h) => {
+        const mean = o.reduce((s, z) => s + z, 0) / N;
+        const variance = o.reduce((s, z) => s + (z - mean) ** 2, 0) / N;
+        const rh = slice(r[t], h);
+        const kh = slice(k[t], h);
+        const bonus = rh.reduce((s, z, i) => s + z * kh[i] * P('r_k').data[h * N + i], 0);
+        for (let j = 0; j < N; j++) {
+          const channel = h * N + j;
+          const normed =
+            ((o[j] - mean) / Math.sqrt(variance + N * c.normEps)) * P('g_norm.weight').data[channel] +
+            P('g_norm.bias').data[channel];
+          out.push((normed + bonus * v[t][channel]) * g[t][channel]);
+        }
+      });
+      return matvec(P('o_proj.weight'), out);
+    },
+    logDecay,
+    description:
+      'per head: r_t · ∏ (Diag(e^w) − (κ̂ ⊙ a) κ̂ᵀ) k_s (generalized delta rule, token-shifted gates); ' +
+      'then GroupNorm per head, + (r·(ρ ⊙ k_t)) v_t, ⊙ g, W_o',
+  };
+}
+
+export const RWKV7_BUILDERS = { rwkv7 };
