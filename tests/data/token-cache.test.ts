@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -163,6 +164,9 @@ describe('token store: tokens larger than the memory budget', () => {
     expect(after.reused).toBe(false);
     expect(after.cacheFile).not.toBe(before.cacheFile);
     expect(all(after.train).slice(0, 3)).toEqual([118, 50, 32]); // "v2 "
+    // …and the old version's cache is deleted (it can never match again); the lamp.txt cache stays.
+    expect(existsSync(before.cacheFile!)).toBe(false);
+    expect(existsSync(file)).toBe(true);
     before.close();
     after.close();
   });

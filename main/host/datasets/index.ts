@@ -23,6 +23,7 @@ export {
   cacheKey,
   cachePath,
   openTokenCache,
+  removeSupersededCaches,
   TokenCacheWriter,
   HEADER_BYTES,
   type TokenCacheHeader,

@@ -266,3 +266,40 @@ function crcOfData(fd: number, size: number): number {
   }
   return crc;
 }
+
+/**
+ * Deletes the caches of earlier versions of the same source file (same `path`, another `size` or
+ * `mtimeMs`): they can never match again, and a dataset edited a few times would otherwise leave a copy of
+ * its tokens per edit. Caches of the same file under another tokenizer are kept. Returns what it removed.
+ */
+export function removeSupersededCaches(cacheDir: string, current: TokenFingerprint): string[] {
+  const removed: string[] = [];
+  if (current.path === undefined) return removed;
+  for (const entry of readdirSync(cacheDir)) {
+    if (!/^[0-9a-f]{32}\.bin$/.test(entry)) continue;
+    const path = join(cacheDir, entry);
+    let fingerprint: TokenFingerprint;
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        fingerprint = readHeader(fd, path).fingerprint;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      continue; // unreadable: whoever opens it next finds out and rebuilds it
+    }
+    if (
+      fingerprint.path === current.path &&
+      (fingerprint.size !== current.size || fingerprint.mtimeMs !== current.mtimeMs)
+    ) {
+      try {
+        unlinkSync(path); // a run still reading it keeps its open handle (POSIX); elsewhere it stays
+        removed.push(path);
+      } catch {
+        // in use (Windows) or already gone
+      }
+    }
+  }
+  return removed;
+}

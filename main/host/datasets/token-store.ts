@@ -8,7 +8,14 @@ import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import type { Tokenizer } from '../../../shared/tokenizers/index.js';
 import { DatasetError } from './errors.js';
-import { cachePath, HEADER_BYTES, openTokenCache, TokenCacheWriter, type TokenFingerprint } from './token-cache.js';
+import {
+  cachePath,
+  HEADER_BYTES,
+  openTokenCache,
+  removeSupersededCaches,
+  TokenCacheWriter,
+  type TokenFingerprint,
+} from './token-cache.js';
 import { FileTokenSource, MemoryTokenSource, type TokenSource } from './token-source.js';
 import { checkTokenStreamOptions, splitPoint } from './token-stream.js';
 
@@ -63,7 +70,11 @@ export async function openTokenStore(
     } catch (error) {
       if (!(error instanceof DatasetError)) throw error;
       options.onLog?.(`${error.message}; tokenizing again`);
-      unlinkSync(path);
+      try {
+        unlinkSync(path);
+      } catch {
+        // the rename of the rebuilt cache replaces it anyway
+      }
     }
   }
 
@@ -106,6 +117,8 @@ export async function openTokenStore(
     else {
       const header = done.finish();
       options.onLog?.(`${source}: ${header.tokens} ${header.dtype} tokens written to the token cache ${path}`);
+      for (const old of removeSupersededCaches(options.cacheDir!, fingerprint!))
+        options.onLog?.(`${source}: removed the token cache of an earlier version of the file, ${old}`);
       const file = path!;
       const range = (start: number, count: number) =>
         new FileTokenSource(file, HEADER_BYTES, header.dtype, start, count);
