@@ -22,12 +22,13 @@ import {
   openTokenCache,
   openTokenStore,
   readDataset,
+  saveTokenizerFile,
   TokenCacheWriter,
   type TokenSource,
   type TokenStoreOptions,
 } from '../../main/host/datasets/index.js';
-import { openDataSource } from '../../main/host/data-source.js';
-import { ByteTokenizer } from '../../shared/tokenizers/index.js';
+import { defaultDataMemoryBytes, openDataSource } from '../../main/host/data-source.js';
+import { ByteTokenizer, trainBpe } from '../../shared/tokenizers/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'statelab-token-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -271,4 +272,65 @@ describe('token store: tokens larger than the memory budget', () => {
     expect(reused.checksum).toBe(built.checksum);
     expect(statSync(built.cacheFile as string).size).toBe(HEADER_BYTES + 2 * size); // uint16 tokens
   }, 60_000);
+});
+
+describe('openDataSource with a token cache', () => {
+  const jsonl = join(dir, 'records.jsonl');
+  writeFileSync(
+    jsonl,
+    Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `record ${i}: ${'ab cd '.repeat(i % 6)}✓` })).join(
+      '\n',
+    ),
+  );
+  const shape = { vocabSize: 1000, batch: 3, seqLen: 24, seed: 4 };
+
+  it('JSONL records with end-of-text separators: the disk cache gives the in-memory batches', async () => {
+    const tokenizerPath = join(dir, 'records-tokenizer.json');
+    saveTokenizerFile(
+      tokenizerPath,
+      await trainBpe(['record ab cd ✓ '.repeat(20)], { vocabSize: 270, specials: ['<|endoftext|>'] }),
+    );
+    const spec = { kind: 'text' as const, path: jsonl, tokenizer: tokenizerPath, validationFraction: 0.2 };
+    const memory = await openDataSource(spec, shape);
+    const disk = await openDataSource(spec, shape, { cacheDir: join(dir, 'cache-jsonl'), memoryBudgetBytes: 1024 });
+    expect([memory.cacheFile, disk.cacheFile]).toEqual([undefined, expect.stringMatching(/\.bin$/)]);
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const [a, b] = [memory.train.next(), disk.train.next()];
+      expect([Array.from(b.inputs), Array.from(b.targets)]).toEqual([Array.from(a.inputs), Array.from(a.targets)]);
+      seen.push(...a.inputs);
+    }
+    const separator = memory.tokenizer!.specialTokens.find((t) => t.content === '<|endoftext|>')!.id;
+    expect(seen).toContain(separator); // the separators are part of what the cache holds
+    expect(disk.train.position()).toEqual(memory.train.position());
+    expect(disk.validation(3)).toEqual(memory.validation(3));
+    disk.close();
+  });
+
+  it('BPE on a dataset larger than the budget is trained on the budget’s worth of text, and says so', async () => {
+    const logs: string[] = [];
+    const data = await openDataSource({ kind: 'text', path: jsonl, tokenizer: 'bpe:280' }, shape, {
+      cacheDir: join(dir, 'cache-bpe'),
+      memoryBudgetBytes: 2000,
+      onLog: (m) => logs.push(m),
+    });
+    expect(logs[0]).toMatch(/records\.jsonl: BPE trained on the first 1000 characters \(the data memory budget\)/);
+    expect(data.cacheFile).toMatch(/\.bin$/);
+    data.close();
+  });
+
+  it('STATELAB_DATA_MEMORY_MB sets the default budget; a bad value is refused by name', () => {
+    const saved = process.env.STATELAB_DATA_MEMORY_MB;
+    try {
+      process.env.STATELAB_DATA_MEMORY_MB = '2.5';
+      expect(defaultDataMemoryBytes()).toBe(2.5 * 2 ** 20);
+      process.env.STATELAB_DATA_MEMORY_MB = 'lots';
+      expect(() => defaultDataMemoryBytes()).toThrow('STATELAB_DATA_MEMORY_MB=lots: must be a positive number of MiB');
+      delete process.env.STATELAB_DATA_MEMORY_MB;
+      expect(defaultDataMemoryBytes()).toBeLessThanOrEqual(2 ** 30);
+    } finally {
+      if (saved === undefined) delete process.env.STATELAB_DATA_MEMORY_MB;
+      else process.env.STATELAB_DATA_MEMORY_MB = saved;
+    }
+  });
 });
