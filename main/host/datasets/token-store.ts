@@ -94,7 +94,9 @@ export async function openTokenStore(
     }
     if (writer) return writer.append(ids);
     if (length + ids.length > buffer!.length) {
-      const grown = new Int32Array(Math.max(length + ids.length, buffer!.length * 2));
+      // Doubling, but never past the budget when there is a cache to spill to (the spill comes first).
+      const cap = path ? budgetTokens : Infinity;
+      const grown = new Int32Array(Math.max(length + ids.length, Math.min(buffer!.length * 2, cap)));
       grown.set(buffer!.subarray(0, length));
       buffer = grown;
     }
