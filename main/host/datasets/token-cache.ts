@@ -74,6 +74,8 @@ export class TokenCacheWriter {
   ) {
     const dir = dirname(path);
     const name = basename(path);
+    // Fail before tokenizing anything if the header could not hold this fingerprint (a path of kilobytes).
+    encodeHeader({ dtype: 'int32', tokens: Number.MAX_SAFE_INTEGER, vocabSize, crc32: 2 ** 32 - 1, fingerprint }, path);
     try {
       mkdirSync(dir, { recursive: true });
       removeAbandonedTemps(dir, name);
@@ -127,7 +129,7 @@ export class TokenCacheWriter {
       crc32: this.crc,
       fingerprint: this.fingerprint,
     };
-    this.writeAt(encodeHeader(header), 0);
+    this.writeAt(encodeHeader(header, this.path), 0);
     try {
       fsyncSync(this.fd);
       closeSync(this.fd);
@@ -156,10 +158,14 @@ export class TokenCacheWriter {
   }
 }
 
-function encodeHeader(header: TokenCacheHeader): Uint8Array {
+function encodeHeader(header: TokenCacheHeader, path: string): Uint8Array {
   const text = MAGIC + JSON.stringify(header) + '\n';
   const bytes = new TextEncoder().encode(text);
-  if (bytes.length > HEADER_BYTES) throw new Error(`token cache header is ${bytes.length} bytes (max ${HEADER_BYTES})`);
+  if (bytes.length > HEADER_BYTES)
+    throw new DatasetError(
+      path,
+      `token cache header would be ${bytes.length} bytes (max ${HEADER_BYTES}); shorten the path`,
+    );
   const out = new Uint8Array(HEADER_BYTES).fill(0x20);
   out.set(bytes);
   return out;
