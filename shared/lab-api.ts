@@ -198,6 +198,34 @@ export interface ExportDownload {
   files: { name: string; data: Uint8Array }[];
 }
 
+// ---- Export formats (Export view, issue 10)
+
+/** The export formats of `statelab export --format` (main/export/support.ts). */
+export const EXPORT_FORMAT_IDS = ['hf', 'pytorch', 'onnx'] as const;
+export type ExportFormatId = (typeof EXPORT_FORMAT_IDS)[number];
+
+export interface ExportFormatInfo {
+  format: ExportFormatId;
+  label: string;
+  /** What the format is for. */
+  purpose: string;
+  /** The files it writes (tokenizer.json only when the run has a tokenizer; model.onnx.data for larger weights). */
+  files: string[];
+  /** Layer families the format can express ('all' for the HF layout). */
+  families: string[] | 'all';
+  /** Whether this run's graph can be exported in this format. */
+  supported: boolean;
+  /** Why not: the exporter's message, naming each node the format cannot express. */
+  reason?: string;
+}
+
+export interface ExportFormats {
+  /** The run's graph name and the layer families it uses. */
+  graph: string;
+  families: string[];
+  formats: ExportFormatInfo[];
+}
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
@@ -239,10 +267,16 @@ export interface LabApi {
   /** Reopens a run (app or CLI) to continue it from its latest checkpoint up to `steps` total steps. */
   resumeRun(runId: string, steps: number): Promise<ResumeBundle>;
 
-  /** Electron: writes the HF layout (config.json, model.safetensors, …) into a folder the user picks. */
-  exportCheckpoint(runId: string, step: number): Promise<{ folder: string; files: ExportedFile[] } | null>;
+  /** Which export formats can express a run's graph, and why not. */
+  exportFormats(runId: string): Promise<ExportFormats>;
+  /** Electron: writes an export (HF layout, PyTorch package or ONNX) into a folder the user picks (null: cancelled). */
+  exportCheckpoint(
+    runId: string,
+    step: number,
+    format: ExportFormatId,
+  ): Promise<{ folder: string; files: ExportedFile[] } | null>;
   /** The same files as bytes, for a browser download. */
-  exportDownload(runId: string, step: number): Promise<ExportDownload>;
+  exportDownload(runId: string, step: number, format: ExportFormatId): Promise<ExportDownload>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -484,13 +518,26 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
       expectNumber('resumeRun', 'steps', args[1], { integer: true, min: 1, max: 10_000_000 }),
     ];
   },
+  // ---- Export view (issue 10)
+  exportFormats: (args) => {
+    expectCount('exportFormats', args, ['runId']);
+    return [runId('exportFormats', args[0])];
+  },
   exportCheckpoint: (args) => {
-    expectCount('exportCheckpoint', args, ['runId', 'step']);
-    return [runId('exportCheckpoint', args[0]), step('exportCheckpoint', args[1])];
+    expectCount('exportCheckpoint', args, ['runId', 'step', 'format']);
+    return [
+      runId('exportCheckpoint', args[0]),
+      step('exportCheckpoint', args[1]),
+      expectEnum('exportCheckpoint', 'format', args[2], EXPORT_FORMAT_IDS),
+    ];
   },
   exportDownload: (args) => {
-    expectCount('exportDownload', args, ['runId', 'step']);
-    return [runId('exportDownload', args[0]), step('exportDownload', args[1])];
+    expectCount('exportDownload', args, ['runId', 'step', 'format']);
+    return [
+      runId('exportDownload', args[0]),
+      step('exportDownload', args[1]),
+      expectEnum('exportDownload', 'format', args[2], EXPORT_FORMAT_IDS),
+    ];
   },
 };
 

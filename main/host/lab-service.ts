@@ -17,7 +17,7 @@ import {
   type WorkspaceInfo,
 } from '../../shared/lab-api.js';
 import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
-import { exportDownload, exportFolderName, exportToFolder } from './app/app-exports.js';
+import { exportDownload, exportFolderName, exportFormats, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
 import { listTemplates, readTemplate } from './app/app-templates.js';
 import { RecentWorkspaces } from './app/recent.js';
@@ -119,14 +119,17 @@ export function createLabService(options: LabServiceOptions): LabApi {
     readRun: async (runId) => runs.read(current('readRun').runsDir, runId),
     resumeRun: async (runId, steps) => runs.resume(current('resumeRun'), runId, steps),
 
-    exportCheckpoint: async (runId, step) => {
+    // ---- Export view (issue 10)
+    exportFormats: async (runId) => exportFormats(current('exportFormats').runsDir, runId),
+    exportCheckpoint: async (runId, step, format) => {
       const runsDir = current('exportCheckpoint').runsDir;
-      const parent = await dialogs('exportCheckpoint').chooseFolder('Choose where to save the checkpoint');
+      const parent = await dialogs('exportCheckpoint').chooseFolder(`Choose where to save the ${format} export`);
       if (!parent) return null;
-      const folder = join(parent, exportFolderName(runId, step));
-      return { folder, files: exportToFolder(runsDir, runId, step, folder) };
+      const folder = join(parent, exportFolderName(runId, step, format));
+      return { folder, files: exportToFolder(runsDir, runId, step, format, folder, info.version) };
     },
-    exportDownload: async (runId, step) => exportDownload(current('exportDownload').runsDir, runId, step),
+    exportDownload: async (runId, step, format) =>
+      exportDownload(current('exportDownload').runsDir, runId, step, format, info.version),
   };
 }
 

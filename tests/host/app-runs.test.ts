@@ -161,7 +161,7 @@ describe('app runs in the workspace', () => {
 
   it('exports a checkpoint in the HF layout as downloadable bytes', async () => {
     const run = (await client.listRuns()).find((r) => r.checkpoints.length)!;
-    const exported = await client.exportDownload(run.id, 2);
+    const exported = await client.exportDownload(run.id, 2, 'hf');
     expect(exported.folderName).toBe(`${run.id}-step-2`);
     expect(exported.files.map((f) => f.name)).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
     const config = JSON.parse(new TextDecoder().decode(exported.files[0].data));
@@ -170,8 +170,11 @@ describe('app runs in the workspace', () => {
     expect(weights.tensors.map((t) => t.name).sort()).toEqual(
       [...compileGraph(await smallGraph()).specs.map((s) => s.name)].sort(),
     );
-    await expect(client.exportDownload(run.id, 3)).rejects.toMatchObject({ code: 'not-found', message: /step 3/ });
-    await expect(client.exportCheckpoint(run.id, 2)).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(client.exportDownload(run.id, 3, 'hf')).rejects.toMatchObject({
+      code: 'not-found',
+      message: /step 3/,
+    });
+    await expect(client.exportCheckpoint(run.id, 2, 'hf')).rejects.toMatchObject({ code: 'unsupported' });
   });
 
   it('records a workspace dataset file by path with its tokenizer, and saves the tokenizer beside the run', async () => {

@@ -55,6 +55,7 @@ describe('LabApi host service', () => {
       'createRun',
       'exportCheckpoint',
       'exportDownload',
+      'exportFormats',
       'finishRun',
       'importDataFile',
       'listDataFiles',

@@ -1,0 +1,115 @@
+// The Export, Sweep and Distill views in Debian's Chromium (browser mode, SwiftShader WebGPU), each on tiny
+// models the host prepares directly in the workspace. Screenshots go to test-results/ (look at them).
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileGraph } from '../../gpu/graph/compile.js';
+import { initialValues } from '../../gpu/nn/module.js';
+import { importHfToRun, writeHfFolder } from '../../main/export/hf.js';
+import { SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
+import type { TensorMap } from '../../main/host/runs/checkpoint-file.js';
+import { decodeSafetensors } from '../../shared/formats/safetensors.js';
+import { parseGraph } from '../../shared/graph/parse.js';
+import { RESULTS, startUi, type UiHarness } from './harness.js';
+
+let ui: UiHarness;
+const scratch = mkdtempSync(join(tmpdir(), 'statelab-ui-views-'));
+
+/** A run with a step-0 checkpoint of a template at width 16, written straight into the workspace. */
+function tinyRun(template: string, name: string): string {
+  const path = join(SOURCE_ASSETS_DIR, 'templates', `${template}.json`);
+  const doc = parseGraph(readFileSync(path, 'utf8'), path);
+  const graph = { ...doc, model: { ...doc.model, d_model: 16 } };
+  const params: TensorMap = new Map();
+  for (const spec of compileGraph(graph).specs) {
+    params.set(spec.name, { shape: spec.shape, data: Float32Array.from(initialValues(spec, 5).data) });
+  }
+  const folder = join(scratch, template);
+  writeHfFolder({ graph, params }, folder);
+  return importHfToRun(folder, join(ui.workspaceDir, 'runs'), name).id;
+}
+
+beforeAll(async () => {
+  ui = await startUi();
+}, 240_000);
+
+afterAll(async () => {
+  await ui?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function downloadOf(name: string): Promise<Uint8Array> {
+  const { page } = ui;
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-download="${name}"]`)]);
+  expect(download.suggestedFilename()).toBe(name);
+  const path = join(RESULTS, `views-export-${name}`);
+  await download.saveAs(path);
+  return new Uint8Array(readFileSync(path));
+}
+
+describe('Export view', () => {
+  it('exports a tiny run as a PyTorch package and as ONNX, and says why a GLA run cannot be', async () => {
+    const conv = tinyRun('short-conv', 'tiny conv');
+    const gla = tinyRun('gla', 'tiny gla');
+    const { page } = ui;
+    await page.goto(ui.server.url);
+    await page.click('[data-nav="export"]');
+    await page.waitForSelector('[data-testid="format-picker"]');
+
+    // The GLA run: the HF layout stores it; PyTorch and ONNX cannot express a GLA layer and say where it is.
+    await page.selectOption('[data-setting="export-run"]', gla);
+    await expect.poll(() => page.getAttribute('[data-format="onnx"]', 'data-supported')).toBe('false');
+    expect(await page.getAttribute('[data-format="hf"]', 'data-supported')).toBe('true');
+    expect(await page.textContent('[data-format="pytorch"] [data-testid="format-reason"]')).toMatch(
+      /pytorch export cannot express node "block:block\/attn" \(a gla layer\)/,
+    );
+    expect(await page.isDisabled('[data-format="onnx"] input')).toBe(true);
+    await page.screenshot({ path: `${RESULTS}/ui-export-formats.png`, fullPage: true });
+
+    // The short-convolution run: every format.
+    await page.selectOption('[data-setting="export-run"]', conv);
+    await expect.poll(() => page.getAttribute('[data-format="pytorch"]', 'data-supported')).toBe('true');
+    expect(await page.textContent('[data-testid="export-families"]')).toMatch(/uses shortconv/);
+    await page.check('[data-format="pytorch"] input');
+    await page.click('[data-action="export-download"]');
+    await expect
+      .poll(() => page.getAttribute('[data-testid="export-files"]', 'data-folder'))
+      .toBe(`${conv}-step-0-pytorch`);
+    const names = await page
+      .locator('[data-download]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-download')));
+    expect(names).toEqual([
+      'README.md',
+      '__init__.py',
+      'config.json',
+      'load.py',
+      'model.py',
+      'model.safetensors',
+      'train.py',
+    ]);
+    const modelPy = new TextDecoder().decode(await downloadOf('model.py'));
+    expect(modelPy).toMatch(/class ShortConvMixer/);
+    expect(modelPy).toMatch(/"shortconv": ShortConvMixer/);
+    const weights = decodeSafetensors(await downloadOf('model.safetensors'), 'model.safetensors');
+    expect(weights.tensors.find((t) => t.name === 'embeddings.weight')?.shape).toEqual([256, 16]);
+
+    await page.check('[data-format="onnx"] input');
+    expect(await page.locator('[data-testid="export-files"]').count()).toBe(0); // the old list is gone
+    await page.click('[data-action="export-download"]');
+    await expect
+      .poll(() => page.getAttribute('[data-testid="export-files"]', 'data-folder'))
+      .toBe(`${conv}-step-0-onnx`);
+    const onnxNames = await page
+      .locator('[data-download]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-download')));
+    expect(onnxNames).toEqual(['config.json', 'model.onnx', 'model.onnx.data', 'model_step.onnx', 'onnx.json']);
+    const manifest = JSON.parse(new TextDecoder().decode(await downloadOf('onnx.json')));
+    expect(manifest).toMatchObject({ families: ['shortconv'], external_data: 'model.onnx.data' });
+    const step = await downloadOf('model_step.onnx');
+    expect(new TextDecoder().decode(step)).toMatch(/input_ids/);
+    await page.screenshot({ path: `${RESULTS}/ui-export-onnx.png`, fullPage: true });
+    expect(ui.problems).toEqual([]);
+  });
+});
