@@ -47,7 +47,7 @@ describe('fused sequential RNN kernels', () => {
       );
     });
 
-    for (const weights of ['workgroup', 'global'] as const) {
+    for (const weights of ['workgroup', 'global', 'stepwise'] as const) {
       it(`${kind} (R in ${weights} memory): GPU forward, final state and BPTT gradients equal the float64 reference on fresh random inputs`, async () => {
         const e = await engine();
         const seed = Math.floor(Math.random() * 1e9);
@@ -101,6 +101,34 @@ describe('fused sequential RNN kernels', () => {
     backward(y, upload(e, dy));
     await expectGpuClose(gxT.grad!, grads.dgx, 1e-4, 'dgx');
     await expectGpuClose(RT.grad!, grads.dR, 1e-4, 'dR');
+  });
+
+  it('step-wise kernels over several unit tiles, chunks and batch tiles (gru and lstm, D=70, B=17) equal the reference; their one-token step equals the sequence', async () => {
+    const e = await engine();
+    for (const kind of ['gru', 'lstm'] as const) {
+      const { cell, gx, R, bias, s0, dy } = inputs(kind, 17, 3, 1, 70, Math.floor(Math.random() * 1e9));
+      const ref = fusedRnnRef(cell, gx, R, bias, s0);
+      const grads = fusedRnnBackwardRef(cell, gx, R, bias, dy, s0);
+      const [gxT, RT, biasT] = [upload(e, gx, true), upload(e, R, true), upload(e, bias, true)];
+      const { y, state } = fusedRnn(cell, gxT, RT, biasT, upload(e, s0), { weights: 'stepwise' });
+      await expectGpuClose(y, ref.y, 1e-4, `${kind} y`);
+      await expectGpuClose(state, ref.state, 1e-4, `${kind} state`);
+      backward(y, upload(e, dy));
+      await expectGpuClose(gxT.grad!, grads.dgx, 1e-4, `${kind} dgx`);
+      await expectGpuClose(RT.grad!, grads.dR, 1e-4, `${kind} dR`);
+      await expectGpuClose(biasT.grad!, grads.dbias, 1e-4, `${kind} dbias`);
+    }
+    const { cell, gx, R, bias, s0 } = inputs('lstm', 2, 2, 1, 20, 77);
+    const [RT, biasT] = [upload(e, R), upload(e, bias)];
+    const seq = fusedRnn(cell, upload(e, gx), RT, biasT, upload(e, s0), { weights: 'stepwise' });
+    const F = gx.shape[2];
+    const x0 = cpuTensor([2, F]);
+    for (let b = 0; b < 2; b++) for (let f = 0; f < F; f++) x0.data[b * F + f] = gx.data[b * 2 * F + f];
+    const first = fusedRnnStep(cell, upload(e, x0), RT, biasT, upload(e, s0), { weights: 'stepwise' });
+    const seqY = await seq.y.read();
+    const expected = cpuTensor([2, 80 / 4]);
+    for (let b = 0; b < 2; b++) for (let u = 0; u < 20; u++) expected.data[b * 20 + u] = seqY[b * 2 * 20 + u];
+    await expectGpuClose(first.y, expected, 1e-6, 'stepwise one-token step');
   });
 
   it('bad shapes and oversized heads raise errors that name the cell and the problem', async () => {

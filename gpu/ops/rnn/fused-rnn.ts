@@ -14,13 +14,25 @@ import { formatShape, type Tensor } from '../../tensor.js';
 import { zeros } from '../elementwise.js';
 import { sum } from '../reduce.js';
 import { matmul } from '../matmul.js';
-import { permute, reshape } from '../shape.js';
+import { concat, permute, reshape, slice } from '../shape.js';
 import type { FusedCell } from './cells.js';
 import { backwardKernel, forwardKernel, sharedFloats, type FusedKernelConfig } from './fused-kernels.js';
+import {
+  STEP_BT,
+  STEP_TU,
+  stepBackwardKernel,
+  stepForwardKernel,
+  stepWorkgroupBytes,
+  type StepKernelConfig,
+} from './step-kernels.js';
 
 export interface FusedRnnOptions {
-  /** Where R lives during the time loop; 'auto' caches it in workgroup memory when it fits. */
-  weights?: 'auto' | 'workgroup' | 'global';
+  /**
+   * How the time loop runs: 'workgroup' — one persistent dispatch per sequence with R cached in workgroup
+   * memory; 'global' — the same kernel reading R through the caches; 'stepwise' — one dispatch per step
+   * spread over the GPU (step-kernels.ts). 'auto': 'workgroup' when R fits, else 'stepwise'.
+   */
+  weights?: 'auto' | 'workgroup' | 'global' | 'stepwise';
 }
 
 export interface FusedRnnResult {
@@ -64,7 +76,12 @@ function checkInputs(cell: FusedCell, gx: Tensor, R: Tensor, bias: Tensor, state
 }
 
 /** Workgroup size and weight placement for head size D on this device; throws when D cannot fit. */
-export function fusedLaunch(engine: Engine, cell: FusedCell, D: number, weights: FusedRnnOptions['weights'] = 'auto') {
+export function fusedLaunch(
+  engine: Engine,
+  cell: FusedCell,
+  D: number,
+  weights: Exclude<FusedRnnOptions['weights'], 'stepwise'> = 'auto',
+) {
   const limits = engine.ctx.limits;
   const NR = cell.recurrentGates.length;
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
@@ -114,7 +131,10 @@ export function fusedRnn(
   const { B, T, H, D, hidden } = checkInputs(cell, gx, R, bias, state0);
   const engine = gx.engine;
   const S = cell.states.length;
-  const launch = fusedLaunch(engine, cell, D, options.weights);
+  if (useStepwise(engine, cell, D, options.weights ?? 'auto')) {
+    return stepwiseRnn(cell, { B, T, H, D, hidden }, gx, R, bias, state0 ?? null);
+  }
+  const launch = fusedLaunch(engine, cell, D, options.weights as Exclude<FusedRnnOptions['weights'], 'stepwise'>);
   const needsGrad = engine.isGradEnabled && [gx, R, bias].some((t) => t.requiresGrad);
   const s0 = state0 ?? zeros(engine, [B, S, hidden]);
   const y = engine.empty([B, T, hidden]);
@@ -166,6 +186,100 @@ function fusedRnnBackward(
   const dR = matmul(drec, hist, { transA: true });
   drec.release();
   return { dgx, dR, dbias };
+}
+
+/** 'auto' picks the step-wise kernels when R does not fit one workgroup's memory. */
+function useStepwise(engine: Engine, cell: FusedCell, D: number, weights: NonNullable<FusedRnnOptions['weights']>) {
+  if (weights === 'stepwise') {
+    const need = stepWorkgroupBytes(cell);
+    const limit = engine.ctx.limits.maxComputeWorkgroupStorageSize;
+    if (need > limit)
+      throw new RangeError(`rnn.${cell.kind}: step-wise kernels need ${need} bytes of workgroup memory, over ${limit}`);
+    return true;
+  }
+  if (weights !== 'auto') return false;
+  return (
+    !fusedLaunch(engine, cell, D, 'auto').cacheWeights &&
+    stepWorkgroupBytes(cell) <= engine.ctx.limits.maxComputeWorkgroupStorageSize
+  );
+}
+
+const stepSources = new Map<string, string>();
+function stepSource(kind: 'forward' | 'backward', c: StepKernelConfig): { name: string; wgsl: string } {
+  const key = `${kind}:${c.cell.kind}:${c.D}:${c.saveTape}`;
+  let wgsl = stepSources.get(key);
+  if (!wgsl) {
+    wgsl = kind === 'forward' ? stepForwardKernel(c) : stepBackwardKernel(c);
+    stepSources.set(key, wgsl);
+  }
+  return { name: `rnn.${c.cell.kind}.step-${kind}`, wgsl };
+}
+
+function stepGrid(d: Dims): [number, number] {
+  return [Math.ceil(d.D / STEP_TU) * d.H, Math.ceil(d.B / STEP_BT)];
+}
+
+/** The sequence as T dispatches of the step kernel (same outputs, tape and backward products as fusedRnn). */
+function stepwiseRnn(
+  cell: FusedCell,
+  d: Dims,
+  gx: Tensor,
+  R: Tensor,
+  bias: Tensor,
+  state0: Tensor | null,
+): FusedRnnResult {
+  const engine = gx.engine;
+  const { B, T, H, D, hidden } = d;
+  const S = cell.states.length;
+  const needsGrad = engine.isGradEnabled && [gx, R, bias].some((t) => t.requiresGrad);
+  const s0 = state0 ?? zeros(engine, [B, S, hidden]);
+  // Two halves: the state before the step and after it, swapping every step.
+  const sbuf = engine.noGrad(() => concat([reshape(s0, [1, B, S, hidden]), zeros(engine, [1, B, S, hidden])], 0));
+  const y = engine.empty([B, T, hidden]);
+  const tape = needsGrad ? engine.empty([B, T, S + cell.gates.length, hidden]) : null;
+  const hist = needsGrad ? engine.empty([H, B * T, D]) : null;
+  const config: StepKernelConfig = { cell, D, saveTape: needsGrad };
+  const rt = engine.noGrad(() => permute(R, [1, 3, 0, 2]));
+  const kernel = stepSource('forward', config);
+  for (let t = 0; t < T; t++) {
+    engine.dispatch(kernel, {
+      bindings: [gx, rt, bias, sbuf, y, ...(tape && hist ? [tape, hist] : [])],
+      uniforms: uniformBytes({ u32: [T, H, B, t] }),
+      workgroups: stepGrid(d),
+    });
+  }
+  rt.release();
+  // The last step wrote half T mod 2.
+  const state = engine.noGrad(() => reshape(slice(sbuf, 0, T % 2, (T % 2) + 1), [B, S, hidden]));
+  sbuf.release();
+  if (!tape || !hist) {
+    if (!state0) s0.release();
+    return { y, state };
+  }
+  record(y, `rnn.${cell.kind}`, [gx, R, bias], (dy) => {
+    const NI = cell.inputGates.length;
+    const NR = cell.recurrentGates.length;
+    const NB = cell.gates.length;
+    const dgx = engine.empty([B, T, NI * hidden]);
+    const dbiasRows = zeros(engine, [B, NB * hidden]);
+    const drec = engine.empty([NR, H, B * T, D]);
+    const dsbuf = engine.empty([B, S, hidden]);
+    const back = stepSource('backward', { cell, D, saveTape: false });
+    for (let t = T - 1; t >= 0; t--) {
+      engine.dispatch(back, {
+        bindings: [R, s0, tape, dy, dgx, dbiasRows, drec, dsbuf],
+        uniforms: uniformBytes({ u32: [T, H, B, t] }),
+        workgroups: stepGrid(d),
+      });
+    }
+    dsbuf.release();
+    const dbias = reshape(sum(dbiasRows, 0), [NB, hidden]);
+    dbiasRows.release();
+    const dR = matmul(drec, hist, { transA: true });
+    drec.release();
+    return [dgx, dR, dbias];
+  });
+  return { y, state };
 }
 
 /**
