@@ -15,6 +15,7 @@ import { linear } from '../../gpu/ops/matmul.js';
 import { DIAG_CELLS, type DiagCellKind } from '../../gpu/ops/newton/diag-cells.js';
 import { diagRnn, type DiagRnnMode } from '../../gpu/ops/newton/diag-rnn.js';
 import { FUSED_CELLS, type FusedCellKind } from '../../gpu/ops/rnn/cells.js';
+import { STEP_TILES } from '../../gpu/ops/rnn/step-kernels.js';
 import { fusedRnn } from '../../gpu/ops/rnn/fused-rnn.js';
 import { fusedRnnRef } from '../../gpu/ops/rnn/fused-rnn.ref.js';
 import type { Tensor } from '../../gpu/tensor.js';
@@ -157,6 +158,22 @@ export const rnnSuite: BenchSuite = {
   async run(engine, { quick }) {
     const rows: BenchRow[] = [];
     const [B, T] = quick ? [2, 16] : [16, 1024];
+    // RNN_STEP_TILES=16x16x64,8x16x64 times the dense step-wise rows with each tile shape (then the defaults).
+    const tileSets = (process.env.RNN_STEP_TILES ?? '').split(',').filter(Boolean);
+    if (tileSets.length > 0) {
+      const defaults = { ...STEP_TILES };
+      for (const spec of tileSets) {
+        const [tu, bt, kc] = spec.split('x').map(Number);
+        Object.assign(STEP_TILES, { tu, bt, kc });
+        for (const kind of ['lstm', 'gru'] as const)
+          for (const hidden of quick ? [32] : [512, 1024]) {
+            const row = await benchFused(engine, kind, B, T, hidden, 1);
+            rows.push({ ...row, name: `${row.name} step tiles ${spec}` });
+          }
+      }
+      Object.assign(STEP_TILES, defaults);
+      return rows;
+    }
     for (const kind of ['lstm', 'gru'] as const) {
       for (const hidden of quick ? [32, 64] : [256, 512, 1024]) {
         for (const heads of [1, hidden / (quick ? 16 : 32)])

@@ -18,12 +18,12 @@ import { concat, permute, reshape, slice } from '../shape.js';
 import type { FusedCell } from './cells.js';
 import { backwardKernel, forwardKernel, sharedFloats, type FusedKernelConfig } from './fused-kernels.js';
 import {
-  STEP_BT,
-  STEP_TU,
+  STEP_TILES,
   stepBackwardKernel,
   stepForwardKernel,
   stepWorkgroupBytes,
   type StepKernelConfig,
+  type StepTiles,
 } from './step-kernels.js';
 
 export interface FusedRnnOptions {
@@ -189,6 +189,9 @@ function fusedRnnBackward(
 }
 
 /** 'auto' picks the step-wise kernels when R does not fit one workgroup's memory. */
+/** Head size from which 'auto' runs the step-wise kernels (when R does not fit workgroup memory). */
+export const STEPWISE_MIN_D = 512;
+
 function useStepwise(engine: Engine, cell: FusedCell, D: number, weights: NonNullable<FusedRnnOptions['weights']>) {
   if (weights === 'stepwise') {
     const need = stepWorkgroupBytes(cell);
@@ -198,7 +201,10 @@ function useStepwise(engine: Engine, cell: FusedCell, D: number, weights: NonNul
     return true;
   }
   if (weights !== 'auto') return false;
+  // Measured on an H100 (bench/RESULTS.md, rnn): at D = 256 the persistent kernel reading R through the
+  // caches is still faster; from D = 512 the step-wise kernels are.
   return (
+    D >= STEPWISE_MIN_D &&
     !fusedLaunch(engine, cell, D, 'auto').cacheWeights &&
     stepWorkgroupBytes(cell) <= engine.ctx.limits.maxComputeWorkgroupStorageSize
   );
@@ -206,7 +212,7 @@ function useStepwise(engine: Engine, cell: FusedCell, D: number, weights: NonNul
 
 const stepSources = new Map<string, string>();
 function stepSource(kind: 'forward' | 'backward', c: StepKernelConfig): { name: string; wgsl: string } {
-  const key = `${kind}:${c.cell.kind}:${c.D}:${c.saveTape}`;
+  const key = `${kind}:${c.cell.kind}:${c.D}:${c.saveTape}:${c.tiles.tu}x${c.tiles.bt}x${c.tiles.kc}`;
   let wgsl = stepSources.get(key);
   if (!wgsl) {
     wgsl = kind === 'forward' ? stepForwardKernel(c) : stepBackwardKernel(c);
@@ -215,8 +221,8 @@ function stepSource(kind: 'forward' | 'backward', c: StepKernelConfig): { name: 
   return { name: `rnn.${c.cell.kind}.step-${kind}`, wgsl };
 }
 
-function stepGrid(d: Dims): [number, number] {
-  return [Math.ceil(d.D / STEP_TU) * d.H, Math.ceil(d.B / STEP_BT)];
+function stepGrid(d: Dims, tiles: StepTiles): [number, number] {
+  return [Math.ceil(d.D / tiles.tu) * d.H, Math.ceil(d.B / tiles.bt)];
 }
 
 /** The sequence as T dispatches of the step kernel (same outputs, tape and backward products as fusedRnn). */
@@ -238,14 +244,14 @@ function stepwiseRnn(
   const y = engine.empty([B, T, hidden]);
   const tape = needsGrad ? engine.empty([B, T, S + cell.gates.length, hidden]) : null;
   const hist = needsGrad ? engine.empty([H, B * T, D]) : null;
-  const config: StepKernelConfig = { cell, D, saveTape: needsGrad };
+  const config: StepKernelConfig = { cell, D, saveTape: needsGrad, tiles: { ...STEP_TILES } };
   const rt = engine.noGrad(() => permute(R, [1, 3, 0, 2]));
   const kernel = stepSource('forward', config);
   for (let t = 0; t < T; t++) {
     engine.dispatch(kernel, {
       bindings: [gx, rt, bias, sbuf, y, ...(tape && hist ? [tape, hist] : [])],
       uniforms: uniformBytes({ u32: [T, H, B, t] }),
-      workgroups: stepGrid(d),
+      workgroups: stepGrid(d, config.tiles),
     });
   }
   rt.release();
@@ -264,12 +270,12 @@ function stepwiseRnn(
     const dbiasRows = zeros(engine, [B, NB * hidden]);
     const drec = engine.empty([NR, H, B * T, D]);
     const dsbuf = engine.empty([B, S, hidden]);
-    const back = stepSource('backward', { cell, D, saveTape: false });
+    const back = stepSource('backward', { ...config, saveTape: false });
     for (let t = T - 1; t >= 0; t--) {
       engine.dispatch(back, {
         bindings: [R, s0, tape, dy, dgx, dbiasRows, drec, dsbuf],
         uniforms: uniformBytes({ u32: [T, H, B, t] }),
-        workgroups: stepGrid(d),
+        workgroups: stepGrid(d, config.tiles),
       });
     }
     dsbuf.release();

@@ -15,22 +15,27 @@
 import { ACTIVATIONS_WGSL } from './activations.js';
 import type { FusedCell } from './cells.js';
 
-/** Units of one head per workgroup, batch rows per workgroup, and the width of the staged chunks. */
-export const STEP_TU = 16;
-export const STEP_BT = 16;
-const KC = 64;
-const THREADS = STEP_TU * STEP_BT;
+/** Units of one head per workgroup (tu), batch rows per workgroup (bt), width of the staged chunks (kc). */
+export interface StepTiles {
+  tu: number;
+  bt: number;
+  kc: number;
+}
+
+/** The tiles fusedRnn uses (a benchmark may try others: tu · bt invocations, at most 256). */
+export const STEP_TILES: StepTiles = { tu: 16, bt: 16, kc: 64 };
 
 export interface StepKernelConfig {
   cell: FusedCell;
   D: number;
   saveTape: boolean;
+  tiles: StepTiles;
 }
 
 /** Workgroup bytes of the step kernels (the larger of forward and backward). */
-export function stepWorkgroupBytes(cell: FusedCell): number {
+export function stepWorkgroupBytes(cell: FusedCell, t: StepTiles = STEP_TILES): number {
   const NR = cell.recurrentGates.length;
-  return 4 * (NR * STEP_BT * KC + NR * KC * STEP_TU);
+  return 4 * (NR * t.bt * t.kc + NR * t.kc * t.tu);
 }
 
 function header(c: StepKernelConfig): string {
@@ -42,10 +47,10 @@ const NB = ${cell.gates.length}u;
 const NI = ${cell.inputGates.length}u;
 const S = ${cell.states.length}u;
 const K = ${cell.states.length + cell.gates.length}u;
-const TU = ${STEP_TU}u;
-const BT = ${STEP_BT}u;
-const KC = ${KC}u;
-const THREADS = ${THREADS}u;
+const TU = ${c.tiles.tu}u;
+const BT = ${c.tiles.bt}u;
+const KC = ${c.tiles.kc}u;
+const THREADS = ${c.tiles.tu * c.tiles.bt}u;
 struct Params { T: u32, H: u32, B: u32, t: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 struct CellGrad { draw: array<f32, NB>, dsPrev: array<f32, S> }
