@@ -18,13 +18,9 @@ export function serveRenderer(rendererDir: string): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
     const file = url.host === APP_HOST ? resolveStaticFile(rendererDir, url.pathname) : null;
-    if (!file) return new Response('not found', { status: 404 });
-    return new Response(await readFile(file), {
-      headers: {
-        'Content-Type': contentType(file),
-        'Content-Security-Policy': contentSecurityPolicyHeader(),
-        'X-Content-Type-Options': 'nosniff',
-      },
-    });
+    // Every response carries the policy, error pages included.
+    const headers = { 'Content-Security-Policy': contentSecurityPolicyHeader(), 'X-Content-Type-Options': 'nosniff' };
+    if (!file) return new Response('not found', { status: 404, headers: { ...headers, 'Content-Type': 'text/plain' } });
+    return new Response(await readFile(file), { headers: { ...headers, 'Content-Type': contentType(file) } });
   });
 }

@@ -4,14 +4,16 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, Menu, session } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { MENU_CHANNEL, type MenuCommand } from '../../shared/lab-api.js';
 import { RecentWorkspaces } from '../host/app/recent.js';
 import { createLabService, type HostDialogs } from '../host/lab-service.js';
+import { contentSecurityPolicy } from '../host/content-security-policy.js';
 import { registerAppScheme, serveRenderer } from './app-protocol.js';
 import { registerLabIpc } from './ipc.js';
 import { menuTemplate } from './menu.js';
 import { graphPathsFromArgv, readGraphFile } from './open-files.js';
+import { grantsPermission, lockDownContents } from './policy.js';
 import { createMainWindow } from './window.js';
 
 // Chromium keeps WebGPU behind flags on most Linux setups (electron/electron#41763); both are needed.
@@ -60,8 +62,19 @@ function openWindow(assetsDir: string): void {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  // The app asks for no permissions (camera, notifications, …): refuse every request.
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, grant) => grant(false));
+  // The app asks for no permissions (camera, notifications, USB, …): refuse every request and check.
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_contents, permission, grant) => grant(grantsPermission(permission)));
+  ses.setPermissionCheckHandler((_contents, permission) => grantsPermission(permission));
+  ses.setDevicePermissionHandler(() => false);
+  // Every page gets the CSP as a header too: the app protocol sets it itself; this covers the dev server.
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    const headers = { ...details.responseHeaders };
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-security-policy') delete headers[name];
+    callback({
+      responseHeaders: { ...headers, 'Content-Security-Policy': [contentSecurityPolicy({ dev: !!devUrl })] },
+    });
+  });
   serveRenderer(join(here, '../renderer'));
   const assetsDir = app.isPackaged ? join(process.resourcesPath, 'assets') : join(app.getAppPath(), 'assets');
   const settingsFile = join(app.getPath('userData'), 'settings.json');
@@ -113,8 +126,9 @@ if (!app.requestSingleInstanceLock()) {
     event.preventDefault();
     openGraphFiles([path]);
   });
+  // Every web contents, not only the main window: nothing the page spawns may navigate away or pop up.
   app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-attach-webview', (event) => event.preventDefault());
+    lockDownContents(contents, { devUrl, openExternal: (url) => void shell.openExternal(url) });
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

@@ -33,3 +33,36 @@ export function isExternalLink(url: string): boolean {
     return false;
   }
 }
+
+/** Permissions the app grants a page: none (no camera, microphone, notifications, geolocation, USB…). */
+export function grantsPermission(_permission: string): boolean {
+  return false;
+}
+
+/** The parts of `webContents` the lock-down touches (a structural type, so tests can pass a fake). */
+export interface LockableContents {
+  setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
+  on(event: string, listener: (event: { preventDefault(): void }, url: string, ...rest: unknown[]) => void): unknown;
+}
+
+/**
+ * Applied to every web contents the app creates (window, devtools, anything a page could spawn):
+ * pop-ups are denied (https links go to the system browser), navigation and redirects away from the
+ * app are cancelled, and <webview> tags are never attached.
+ */
+export function lockDownContents(
+  contents: LockableContents,
+  options: { devUrl?: string; openExternal: (url: string) => void },
+): void {
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isExternalLink(url)) options.openExternal(url);
+    return { action: 'deny' };
+  });
+  const stayInApp = (event: { preventDefault(): void }, url: string) => {
+    if (!isAppUrl(url, options.devUrl)) event.preventDefault();
+  };
+  contents.on('will-navigate', stayInApp);
+  contents.on('will-frame-navigate', (event, url) => stayInApp(event, typeof url === 'string' ? url : ''));
+  contents.on('will-redirect', stayInApp);
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}

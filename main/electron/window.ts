@@ -3,7 +3,7 @@
 // page reports unsaved changes (its beforeunload handler).
 
 import { BrowserWindow, dialog, shell } from 'electron';
-import { APP_ENTRY, isAppUrl, isExternalLink } from './policy.js';
+import { APP_ENTRY, lockDownContents } from './policy.js';
 
 export interface WindowOptions {
   preloadPath: string;
@@ -34,13 +34,7 @@ export function createMainWindow(options: WindowOptions): BrowserWindow {
     },
   });
   window.once('ready-to-show', () => window.show());
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (isExternalLink(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  window.webContents.on('will-navigate', (event, url) => {
-    if (!isAppUrl(url, options.devUrl)) event.preventDefault();
-  });
+  lockDownContents(window.webContents, { devUrl: options.devUrl, openExternal: (url) => void shell.openExternal(url) });
   // The page refuses to unload while the graph has unsaved changes or a run goes; ask the user.
   window.webContents.on('will-prevent-unload', (event) => {
     const choice = dialog.showMessageBoxSync(window, {

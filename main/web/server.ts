@@ -1,9 +1,15 @@
 // Browser mode: the built renderer and the LabApi over HTTP on 127.0.0.1 only. `POST /api/<method>`
 // with `{"args": [...]}` answers `{"result": …}` or `{"error": {"code", "message"}}`. It builds nothing:
-// it serves `out/renderer` as it is. Requests must name this server in Host (no DNS rebinding) and API
-// calls must be same-origin JSON (a cross-site page cannot make them: JSON needs a CORS preflight,
-// which this server never grants). Bytes travel as `{"$bytes": base64}` both ways (shared `toWire`).
+// it serves `out/renderer` as it is. Bytes travel as `{"$bytes": base64}` both ways (shared `toWire`).
+//
+// Who may drive it: loopback is not a boundary (any local user, and any web page the user visits, can
+// reach 127.0.0.1), so every launch makes a secret. `url` is the launch address `/launch/<secret>`: opening
+// it sets an HttpOnly, SameSite=Strict session cookie and redirects to the app. Every other request needs
+// that cookie; requests must name this server in Host (no DNS rebinding); API calls must also carry this
+// server's Origin and be JSON (a cross-site page cannot send them: JSON needs a CORS preflight, which
+// this server never grants, and its Origin would not match anyway).
 
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,8 +34,13 @@ export interface WebServerOptions {
 }
 
 export interface WebServer {
+  /** The launch address with this run's secret (`http://127.0.0.1:PORT/launch/<secret>`): open it once. */
   url: string;
+  /** `http://127.0.0.1:PORT/`, the app's origin (requests there need the session cookie). */
+  origin: string;
   port: number;
+  /** `name=value` of the session cookie, for a trusted non-browser client (tests, scripts) of this process. */
+  sessionCookie: string;
   close(): Promise<void>;
 }
 
@@ -59,6 +70,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     throw new RangeError(`browser mode: port must be an integer in 0..65535 (got ${port})`);
   }
   let boundPort = 0;
+  const launchSecret = randomBytes(32).toString('base64url');
+  const sessionToken = randomBytes(32).toString('base64url');
+  // Cookies are per host, not per port: the port in the name keeps two servers' sessions apart.
+  const cookieName = (): string => `statelab-session-${boundPort}`;
   const server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => sendError(response, 500, 'internal', error.message));
   });
@@ -68,7 +83,20 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       sendError(response, 403, 'bad-arguments', `Host "${request.headers.host ?? ''}" is not this server`);
       return;
     }
-    const path = (request.url ?? '/').split('?', 1)[0];
+    const [path, query] = splitUrl(request.url ?? '/');
+    if (path.startsWith('/launch/')) {
+      launch(request, response, path.slice('/launch/'.length), query);
+      return;
+    }
+    if (!sameSecret(readCookie(request.headers.cookie, cookieName()), sessionToken)) {
+      sendError(
+        response,
+        401,
+        'bad-arguments',
+        "no StateLab session: open the launch address that `npm run web` printed (it holds this launch's secret)",
+      );
+      return;
+    }
     if (path.startsWith('/api/')) await handleApi(request, response, path.slice('/api/'.length));
     else serveStatic(request, response, path);
   }
@@ -84,8 +112,15 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     const origin = request.headers.origin;
-    if (origin !== undefined && !isOwnOrigin(origin, boundPort)) {
-      sendError(response, 403, 'bad-arguments', `cross-origin LabApi calls are refused (Origin ${origin})`);
+    if (origin === undefined || !isOwnOrigin(origin, boundPort)) {
+      sendError(
+        response,
+        403,
+        'bad-arguments',
+        origin === undefined
+          ? "LabApi calls must carry this server's Origin header"
+          : `cross-origin LabApi calls are refused (Origin ${origin})`,
+      );
       return;
     }
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
@@ -115,6 +150,26 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sendJson(response, 'error' in reply ? STATUS[reply.error.code] : 200, 'error' in reply ? reply : toWire(reply));
   }
 
+  /** `/launch/<secret>`: a right secret sets the session cookie and goes to the app (keeping `?…`). */
+  function launch(request: IncomingMessage, response: ServerResponse, secret: string, query: string): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      sendError(response, 405, 'bad-arguments', `${request.method} is not allowed here`);
+      return;
+    }
+    if (!sameSecret(secret.replace(/\/$/, ''), launchSecret)) {
+      sendError(response, 403, 'bad-arguments', 'wrong launch secret: use the address `npm run web` printed');
+      return;
+    }
+    response.writeHead(303, {
+      ...SECURITY_HEADERS,
+      Location: `/${query}`,
+      'Set-Cookie': `${cookieName()}=${sessionToken}; Path=/; HttpOnly; SameSite=Strict`,
+      'Cache-Control': 'no-store',
+    });
+    response.end();
+  }
+
   function serveStatic(request: IncomingMessage, response: ServerResponse, path: string): void {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
@@ -140,9 +195,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     server.listen(port, LOOPBACK, () => resolve());
   });
   boundPort = (server.address() as AddressInfo).port;
+  const origin = `http://${LOOPBACK}:${boundPort}/`;
   return {
-    url: `http://${LOOPBACK}:${boundPort}/`,
+    url: `${origin}launch/${launchSecret}`,
+    origin,
     port: boundPort,
+    sessionCookie: `${cookieName()}=${sessionToken}`,
     close: () => closeServer(server),
   };
 }
@@ -153,6 +211,28 @@ function isOwnHost(hostHeader: string | undefined, port: number): boolean {
 
 function isOwnOrigin(origin: string, port: number): boolean {
   return origin === `http://${LOOPBACK}:${port}` || origin === `http://localhost:${port}`;
+}
+
+/** Path and query (`?…`, or ''). */
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at)];
+}
+
+function readCookie(header: string | undefined, name: string): string | null {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** Constant-time comparison, so the secret cannot be guessed byte by byte from response times. */
+function sameSecret(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 class BodyTooLarge extends Error {

@@ -42,8 +42,11 @@ async function main(): Promise<void> {
       throw error;
     },
   );
-  console.log(`StateLab (browser mode) at ${server.url} — workspace ${workspaceDir}`);
-  console.log('Open it in a Chromium-based browser with WebGPU. Ctrl+C stops the server.');
+  console.log(`StateLab (browser mode) at ${server.origin} — workspace ${workspaceDir}`);
+  console.log(
+    `Open this address (it holds this launch's secret) in a Chromium-based browser with WebGPU:\n\n  ${server.url}\n`,
+  );
+  console.log('Ctrl+C stops the server.');
   const stop = (): void => void server.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

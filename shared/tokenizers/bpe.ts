@@ -30,7 +30,10 @@ export class BpeTokenizer implements Tokenizer {
   private readonly cache = new Map<string, number[]>();
 
   /** `json` must already be checked by loadTokenizer (or built by the trainer); this reads its model. */
-  constructor(json: HfTokenizerJson, source = 'tokenizer.json') {
+  constructor(
+    json: HfTokenizerJson,
+    private readonly source = 'tokenizer.json',
+  ) {
     this.json = structuredClone(json);
     const model = this.json.model;
     for (const [token, id] of Object.entries(model.vocab)) {
@@ -92,10 +95,7 @@ export class BpeTokenizer implements Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const token = Number.isInteger(ids[i]) ? this.tokens[ids[i]] : undefined;
       if (token === undefined)
-        throw new TokenizerError(
-          'bpe tokenizer',
-          `token id ${ids[i]} is not in the vocabulary (size ${this.vocabSize})`,
-        );
+        throw new TokenizerError(this.source, `token id ${ids[i]} is not in the vocabulary (size ${this.vocabSize})`);
       tokens.push(token);
     }
     return this.pipeline.decode(tokens);
@@ -158,7 +158,7 @@ export class BpeTokenizer implements Tokenizer {
       }
       if (this.unkId === null)
         throw new TokenizerError(
-          'bpe tokenizer',
+          this.source,
           `"${s}" (U+${s.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) is not in the vocabulary and there is no unk_token`,
         );
       if (!(this.json.model.fuse_unk && lastWasUnk)) ids.push(this.unkId);

@@ -78,6 +78,9 @@ vi.mock('electron', () => {
       defaultSession: {
         setPermissionRequestHandler: (handler: typeof electron.permissionHandler) =>
           (electron.permissionHandler = handler),
+        setPermissionCheckHandler: () => {},
+        setDevicePermissionHandler: () => {},
+        webRequest: { onHeadersReceived: () => {} },
       },
     },
     shell: { openExternal: () => Promise.resolve() },

@@ -35,9 +35,14 @@ afterAll(async () => {
 });
 
 function call(method: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.url}api/${method}`, {
+  return fetch(`${server.origin}api/${method}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
+    headers: {
+      'Content-Type': 'application/json',
+      Cookie: server.sessionCookie,
+      Origin: server.origin.slice(0, -1),
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -45,11 +50,14 @@ function call(method: string, body: unknown, headers: Record<string, string> = {
 /** A raw request, so paths and Host headers go out exactly as written (fetch would normalise them). */
 function raw(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, path, headers: { Cookie: server.sessionCookie, ...headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -57,7 +65,7 @@ function raw(path: string, headers: Record<string, string> = {}): Promise<{ stat
 
 describe('browser-mode server', () => {
   it('listens on 127.0.0.1 and refuses any other address', async () => {
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(server.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const service = createLabService({ mode: 'browser', assetsDir: SOURCE_ASSETS_DIR });
     for (const host of ['0.0.0.0', '::', '192.168.1.10', 'localhost']) {
       await expect(startWebServer({ service, rendererDir, host: host as '127.0.0.1' })).rejects.toThrow(
@@ -144,21 +152,24 @@ describe('browser-mode server', () => {
     const missing = await call('readText', { args: ['no-such-text'] });
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(/lighthouse/);
-    expect((await fetch(`${server.url}api/appInfo`)).status).toBe(405);
+    expect((await fetch(`${server.origin}api/appInfo`, { headers: { Cookie: server.sessionCookie } })).status).toBe(
+      405,
+    );
   });
 
   it('refuses requests for another host name or from another origin', async () => {
     expect((await raw('/', { Host: 'evil.example:80' })).status).toBe(403);
     const crossSite = await call('appInfo', { args: [] }, { Origin: 'http://evil.example' });
     expect(crossSite.status).toBe(403);
-    expect((await call('appInfo', { args: [] }, { Origin: server.url.slice(0, -1) })).status).toBe(200);
+    expect((await call('appInfo', { args: [] }, { Origin: server.origin.slice(0, -1) })).status).toBe(200);
   });
 
   it('serves the renderer with a CSP and never a file outside its folder', async () => {
-    const index = await fetch(server.url);
+    const index = await fetch(server.origin, { headers: { Cookie: server.sessionCookie } });
     expect(index.status).toBe(200);
     expect(index.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
-    expect(await (await fetch(`${server.url}assets/app.js`)).text()).toBe('console.log(1)');
+    const script = await fetch(`${server.origin}assets/app.js`, { headers: { Cookie: server.sessionCookie } });
+    expect(await script.text()).toBe('console.log(1)');
     const secret = `${rendererDir.split('/').pop()}-secret.txt`;
     for (const path of [`/../${secret}`, `/%2e%2e/${secret}`, `/assets/..%2f..%2f${secret}`, '/%00', '/..%5c']) {
       const response = await raw(path);

@@ -24,6 +24,7 @@ import {
   yieldsDocuments,
   type DatasetFormat,
 } from '../datasets/index.js';
+import { confined, isInside } from './confine.js';
 
 export function dataDir(workspaceRoot: string): string {
   return join(workspaceRoot, 'data');
@@ -36,14 +37,15 @@ function dataPath(workspaceRoot: string, name: string): string {
   const dir = dataDir(workspaceRoot);
   const path = resolve(dir, name);
   if (!path.startsWith(dir + sep)) throw new LabApiError('bad-arguments', `data file ${name} leaves the workspace`);
-  return path;
+  return confined(workspaceRoot, path, `data file "${name}"`);
 }
 
 export function listDataFiles(workspaceRoot: string): DataFileInfo[] {
   const dir = dataDir(workspaceRoot);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((name) => DATA_FILE_NAME.test(name) && statSync(join(dir, name)).isFile())
+    .filter((name) => DATA_FILE_NAME.test(name) && isInside(workspaceRoot, join(dir, name)))
+    .filter((name) => statSync(join(dir, name)).isFile())
     .sort()
     .map((name) => fileInfo(workspaceRoot, name));
 }

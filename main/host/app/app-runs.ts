@@ -4,7 +4,7 @@
 // work on an app run. Only runs created in this session accept metrics and checkpoints.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { upgradeGraph } from '../../../shared/graph/parse.js';
 import {
   LabApiError,
@@ -26,6 +26,7 @@ import { hfConfig } from '../train-run.js';
 import { detectFormat, type DatasetFormat } from '../datasets/index.js';
 import { prepareSource, prepareTokens, resolveDataSpec, tokenData } from './app-data.js';
 import type { Workspace } from './workspace.js';
+import { confined, isInside } from './confine.js';
 
 export class AppRuns {
   /** Runs this host created and that have not finished: the only ones the page may write to. */
@@ -103,6 +104,7 @@ export class AppRuns {
   list(runsDir: string): RunSummary[] {
     return new RunStore(runsDir)
       .list()
+      .filter((run) => isInside(dirname(runsDir), run.dir))
       .map((run) => {
         try {
           return summarize(run, this.active);
@@ -214,6 +216,11 @@ export function openRun(runsDir: string, runId: string): Run {
   const dir = join(runsDir, runId);
   if (!existsSync(join(dir, 'run.json')) || !statSync(dir).isDirectory()) {
     throw new LabApiError('not-found', `no run "${runId}" in ${runsDir}`);
+  }
+  // The run folder and the files the page can read back must not be links out of the workspace.
+  const root = dirname(runsDir);
+  for (const file of ['', 'run.json', 'graph.json', 'metrics.jsonl', 'checkpoints', 'tokenizer.json']) {
+    confined(root, join(dir, file), `run "${runId}"${file ? ` (${file})` : ''}`);
   }
   return new Run(dir);
 }

@@ -7,6 +7,7 @@ import { join, resolve, sep } from 'node:path';
 import { parseGraph } from '../../../shared/graph/parse.js';
 import { GRAPH_NAME, LabApiError, type GraphFileInfo } from '../../../shared/lab-api.js';
 import { writeFileAtomic } from '../atomic-file.js';
+import { confined, isInside } from './confine.js';
 
 export class Workspace {
   readonly root: string;
@@ -37,6 +38,7 @@ export class Workspace {
     if (!existsSync(this.graphsDir)) return [];
     return readdirSync(this.graphsDir)
       .filter((file) => file.endsWith('.json') && GRAPH_NAME.test(file.slice(0, -5)))
+      .filter((file) => isInside(this.root, join(this.graphsDir, file)))
       .sort((a, b) => a.localeCompare(b))
       .map((file) => this.info(file.slice(0, -5)));
   }
@@ -67,7 +69,7 @@ export class Workspace {
     if (!path.startsWith(this.graphsDir + sep)) {
       throw new LabApiError('bad-arguments', `graph name ${JSON.stringify(name)} leaves the workspace`);
     }
-    return path;
+    return confined(this.root, path, `graph "${name}"`);
   }
 
   private info(name: string): GraphFileInfo {
