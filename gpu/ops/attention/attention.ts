@@ -9,7 +9,7 @@ import type { Engine } from '../../engine.js';
 import { formatShape, type Tensor } from '../../tensor.js';
 import { add, mul, zeros } from '../elementwise.js';
 import { sum } from '../reduce.js';
-import { DENSE_MAX_SCORE_BYTES, denseAttention, denseScoreBytes } from './dense.js';
+import { DENSE_MAX_SCORE_BYTES, denseAttention, denseScoreBytes, type DenseDims } from './dense.js';
 import { dkvKernel, dqKernel, forwardKernel, type FlashTiles } from './flash-kernels.js';
 
 export interface AttentionOptions {
@@ -31,14 +31,7 @@ export interface AttentionOptions {
   implementation?: 'auto' | 'flash' | 'dense';
 }
 
-interface Dims {
-  B: number;
-  Tq: number;
-  Tk: number;
-  H: number;
-  HKV: number;
-  D: number;
-}
+type Dims = DenseDims;
 
 function fail(where: string, message: string): never {
   throw new RangeError(`${where}: ${message}`);

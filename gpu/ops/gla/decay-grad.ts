@@ -11,14 +11,17 @@ import { linearGrid, linearMain } from '../../grid.js';
 import type { Tensor } from '../../tensor.js';
 import { GLA_PARAMS, HAS_FINAL_GRAD, glaUniforms, type GlaDims } from './common.js';
 
-const DECAY_GRAD_KERNEL = `${GLA_PARAMS}
+// Both kernels read the same buffers.
+const BINDINGS = `${GLA_PARAMS}
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> dq: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read> dk: array<f32>;
 @group(0) @binding(5) var<storage, read> final_state: array<f32>;
 @group(0) @binding(6) var<storage, read> dfinal: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dg: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dg: array<f32>;`;
+
+const DECAY_GRAD_KERNEL = `${BINDINGS}
 ${linearMain()}
   if (i >= u.B * u.H * u.GK) { return; }
   let ch = i % u.GK;
@@ -49,14 +52,7 @@ ${linearMain()}
 // each invocation sums the K-channel terms of a contiguous block of tokens, a suffix scan over the blocks
 // gives each block what the later tokens add, and a walk back through the block writes dg.
 const SCALAR_THREADS = 256;
-const SCALAR_DECAY_GRAD_KERNEL = `${GLA_PARAMS}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> dq: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> dk: array<f32>;
-@group(0) @binding(5) var<storage, read> final_state: array<f32>;
-@group(0) @binding(6) var<storage, read> dfinal: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dg: array<f32>;
+const SCALAR_DECAY_GRAD_KERNEL = `${BINDINGS}
 var<workgroup> partial: array<f32, ${SCALAR_THREADS}>;
 @compute @workgroup_size(${SCALAR_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {

@@ -130,6 +130,31 @@ ${tape}
 }`;
 }
 
+/** Bindings 1–7 of both backward kernels (persistent and step-wise): the same buffers in the same layouts. */
+export const BACKWARD_BINDINGS = `@group(0) @binding(1) var<storage, read> rw: array<f32>;
+@group(0) @binding(2) var<storage, read> s0: array<f32>;
+@group(0) @binding(3) var<storage, read> tape: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(7) var<storage, read_write> drec: array<f32>;`;
+
+/**
+ * The cell VJP of step \`t\` for (b, col) from the tape: raw gates, the state after the step and the one
+ * before it (s0 at t = 0), then \`cg = cellVjp(raw, sp, sn, ds)\`.
+ */
+export function tapeVjp(t: string): string {
+  return `      var raw: array<f32, NB>;
+      var sn: array<f32, S>;
+      var sp: array<f32, S>;
+      for (var g = 0u; g < NB; g++) { raw[g] = tape[(bt * K + S + g) * HD + col]; }
+      for (var q = 0u; q < S; q++) {
+        sn[q] = tape[(bt * K + q) * HD + col];
+        if (${t} > 0u) { sp[q] = tape[((bt - 1u) * K + q) * HD + col]; } else { sp[q] = s0[(b * S + q) * HD + col]; }
+      }
+      let cg = cellVjp(raw, sp, sn, ds);`;
+}
+
 /**
  * Backward: from dy [B, T, H·D] and the tape, writes dgx [B, T, NI, H·D] (the raw-gate gradients of
  * the input-fed gates), the per-batch-row bias gradient [B, NB, H·D], and the raw-gate gradients of
@@ -147,13 +172,7 @@ export function backwardKernel(c: FusedKernelConfig): string {
     ),
   ].join('\n');
   return `${header(c)}
-@group(0) @binding(1) var<storage, read> rw: array<f32>;
-@group(0) @binding(2) var<storage, read> s0: array<f32>;
-@group(0) @binding(3) var<storage, read> tape: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(7) var<storage, read_write> drec: array<f32>;
+${BACKWARD_BINDINGS}
 ${c.cacheWeights ? 'var<workgroup> rCache: array<f32, NR * D * D>;' : ''}
 var<workgroup> drecShared: array<f32, NR * D>;
 var<workgroup> partShared: array<f32, NR * D>;
@@ -191,15 +210,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         ds[0] += dh;
       }
       ds[0] += dy[bt * HD + col];
-      var raw: array<f32, NB>;
-      var sn: array<f32, S>;
-      var sp: array<f32, S>;
-      for (var g = 0u; g < NB; g++) { raw[g] = tape[(bt * K + S + g) * HD + col]; }
-      for (var q = 0u; q < S; q++) {
-        sn[q] = tape[(bt * K + q) * HD + col];
-        if (t > 0u) { sp[q] = tape[((bt - 1u) * K + q) * HD + col]; } else { sp[q] = s0[(b * S + q) * HD + col]; }
-      }
-      let cg = cellVjp(raw, sp, sn, ds);
+${tapeVjp('t')}
       for (var g = 0u; g < NB; g++) { dbAcc[g] += cg.draw[g]; }
 ${writes}
       ds = cg.dsPrev;

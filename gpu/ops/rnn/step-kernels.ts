@@ -14,6 +14,7 @@
 
 import { ACTIVATIONS_WGSL } from './activations.js';
 import type { FusedCell } from './cells.js';
+import { BACKWARD_BINDINGS, tapeVjp } from './fused-kernels.js';
 
 /** Units of one head per workgroup (tu), batch rows per workgroup (bt), width of the staged chunks (kc). */
 export interface StepTiles {
@@ -161,13 +162,7 @@ export function stepBackwardKernel(c: StepKernelConfig): string {
     ),
   ].join('\n');
   return `${header(c)}
-@group(0) @binding(1) var<storage, read> rw: array<f32>;
-@group(0) @binding(2) var<storage, read> s0: array<f32>;
-@group(0) @binding(3) var<storage, read> tape: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(7) var<storage, read_write> drec: array<f32>;
+${BACKWARD_BINDINGS}
 @group(0) @binding(8) var<storage, read_write> dsbuf: array<f32>;
 var<workgroup> dChunk: array<f32, NR * BT * KC>;
 var<workgroup> rChunk: array<f32, NR * KC * TU>;
@@ -212,15 +207,7 @@ ${TILE}
       ds[0] += dhRec;
     }
     ds[0] += dy[bt * HD + col];
-    var raw: array<f32, NB>;
-    var sn: array<f32, S>;
-    var sp: array<f32, S>;
-    for (var g = 0u; g < NB; g++) { raw[g] = tape[(bt * K + S + g) * HD + col]; }
-    for (var q = 0u; q < S; q++) {
-      sn[q] = tape[(bt * K + q) * HD + col];
-      if (u.t > 0u) { sp[q] = tape[((bt - 1u) * K + q) * HD + col]; } else { sp[q] = s0[(b * S + q) * HD + col]; }
-    }
-    let cg = cellVjp(raw, sp, sn, ds);
+${tapeVjp('u.t')}
     for (var g = 0u; g < NB; g++) { dbias[(b * NB + g) * HD + col] += cg.draw[g]; }
 ${writes}
     for (var q = 0u; q < S; q++) { dsbuf[(b * S + q) * HD + col] = cg.dsPrev[q]; }
