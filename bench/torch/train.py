@@ -56,40 +56,27 @@ class Tiny(nn.Module):
         return self.norm(x) @ self.embed.weight.t()
 
 
+class WithState(nn.Module):
+    """A logits-only model in the exported models' interface: forward(ids) -> (logits, state)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids):
+        return self.model(ids), None
+
+
 def measure(d, layers, hidden, T, B, iters, compile_=False):
-    dev = "cuda"
-    model = Tiny(256, d, layers, hidden, 4).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
-    step_model = torch.compile(model) if compile_ else model
-    batches = [(torch.randint(0, 256, (B, T), device=dev), torch.randint(0, 256, (B, T), device=dev)) for _ in range(4)]
-
-    def step(i):
-        ids, tgt = batches[i % 4]
-        loss = F.cross_entropy(step_model(ids).reshape(-1, 256), tgt.reshape(-1))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return loss
-
-    for i in range(5):
-        step(i)
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for i in range(iters):
-        loss = step(i)
-    end.record()
-    torch.cuda.synchronize()
-    ms = start.elapsed_time(end) / iters
+    model = WithState(Tiny(256, d, layers, hidden, 4)).to("cuda")
+    ms, peak, loss = time_training(model, T, B, iters, "compile" if compile_ else "eager")
     return {
         "suite": "train",
         "name": f"tiny d={d} L={layers} T={T} B={B}" + (" (torch.compile)" if compile_ else ""),
         "ms": ms,
         "tokensPerSec": B * T * 1000 / ms,
-        "peakBytes": torch.cuda.max_memory_allocated(),
-        "note": f"PyTorch {torch.__version__} eager fp32 (TF32 off), loss {loss.item():.3f}",
+        "peakBytes": peak,
+        "note": f"PyTorch {torch.__version__} eager fp32 (TF32 off), loss {loss:.3f}",
     }
 
 
@@ -189,7 +176,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--packages", default=".device/train-packages",
                         help="exported packages of the seven architectures (bench/torch/make-train-packages.ts)")
-    parser.add_argument("--budget", type=float, default=float(os.environ.get("BENCH_BUDGET", 60)),
+    parser.add_argument("--budget", type=float, default=float(os.environ.get("BENCH_BUDGET", "60")),
                         help="seconds each mode of an architecture may take (env BENCH_BUDGET)")
     args = parser.parse_args()
     rows = [measure(256, 4, 704, 512, 16, 20)]
