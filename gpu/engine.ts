@@ -317,7 +317,11 @@ export class Engine {
   }
 
   destroy(): void {
-    this.flush();
+    try {
+      this.flush();
+    } catch {
+      // A lost device or a pending GPU error (reported already by whoever read): release anyway.
+    }
     this.pool.trim();
     this.uniformBuffer.destroy();
     this.device.destroy();

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { compileGraph, type CompiledModel } from '../../gpu/graph/compile.js';
 import type { Engine } from '../../gpu/engine.js';
+import { DeviceLostError } from '../../gpu/device.js';
 import { createParams } from '../../gpu/nn/module.js';
 import { Trainer, type MetricsRow, type TrainOutcome, type TrainerConfig } from '../../gpu/train/trainer.js';
 import { existsSync } from 'node:fs';
@@ -110,7 +111,10 @@ async function execute(
   );
   callbacks.onTrainer?.(trainer);
   try {
-    if (resumeFrom !== undefined) trainer.resume(run.loadCheckpoint(resumeFrom));
+    if (resumeFrom !== undefined) {
+      trainer.resume(run.loadCheckpoint(resumeFrom));
+      run.rewindTo(resumeFrom);
+    }
     const outcome = await trainer.run();
     run.updateInfo({
       status: outcome.status,
@@ -118,13 +122,52 @@ async function execute(
     });
     return outcome;
   } catch (error) {
-    run.updateInfo({ status: 'failed', message: (error as Error).message });
-    throw error;
+    const fault = gpuFault(error, run, trainer.executor.step);
+    try {
+      run.updateInfo(
+        fault ? { status: 'stopped', message: fault.message } : { status: 'failed', message: (error as Error).message },
+      );
+    } catch {
+      // A full or read-only disk: run.json keeps its last state; the error below says what happened.
+    }
+    throw fault ?? error;
   } finally {
-    trainer.destroy();
-    for (const p of params.values()) p.release();
+    // After a GPU fault the device may be gone: releasing its buffers must not hide the error.
+    try {
+      trainer.destroy();
+      for (const p of params.values()) p.release();
+    } catch {
+      // the device is lost; its memory went with it
+    }
     data.close();
   }
+}
+
+/** The GPU failed under a run (device lost, out of memory): the run is paused, not broken. */
+export class GpuFaultError extends Error {
+  constructor(
+    message: string,
+    readonly lastCheckpoint: number | null,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'GpuFaultError';
+  }
+}
+
+function gpuFault(error: unknown, run: Run, step: number): GpuFaultError | null {
+  const message = (error as Error)?.message ?? '';
+  const lost = error instanceof DeviceLostError || /device (was )?lost/i.test(message);
+  const oom = /out of memory|OutOfMemory/i.test(message);
+  if (!lost && !oom) return null;
+  const steps = run.checkpointSteps();
+  const last = steps.length ? steps[steps.length - 1] : null;
+  const what = lost ? message : `the GPU ran out of memory (${message})`;
+  const kept =
+    last === null
+      ? 'no checkpoint was saved yet, so the run must start again'
+      : `the last checkpoint (step ${last}) is intact; once the GPU is available again, continue with \`statelab resume ${run.id}\``;
+  return new GpuFaultError(`${what}. Training paused at step ${step}: ${kept}`, last, error);
 }
 
 export async function trainRun(

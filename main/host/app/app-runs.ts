@@ -174,6 +174,7 @@ export class AppRuns {
       optimizer: new Uint8Array(readFileSync(`${base}.optim.safetensors`)),
       metrics: run.metrics().filter((m) => m.step < checkpointStep),
     };
+    run.rewindTo(checkpointStep); // the Worker reports the later steps again; a torn line must not stay
     run.updateInfo({ status: 'running', message: undefined, train: { ...info.train, steps } });
     this.active.set(run.id, run);
     bundle.run = summarize(run, this.active);

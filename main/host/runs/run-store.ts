@@ -4,11 +4,11 @@
 // resume or export it. Every file but the metrics log is written temp-then-rename; the log is appended
 // line by line and a torn last line (a killed process) is skipped when read.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GraphDoc } from '../../../shared/graph/schema.js';
 import type { Checkpoint, MetricsRow, TrainerState } from '../../../gpu/train/trainer.js';
-import { writeFileAtomic } from '../atomic-file.js';
+import { FileWriteError, writeFileAtomic } from '../atomic-file.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js';
 
 export interface RunInfo {
@@ -49,7 +49,12 @@ export class Run {
   }
 
   appendMetrics(row: MetricsRow): void {
-    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(row)}\n`);
+    const path = join(this.dir, 'metrics.jsonl');
+    try {
+      appendFileSync(path, `${JSON.stringify(row)}\n`);
+    } catch (error) {
+      throw new FileWriteError(path, (error as NodeJS.ErrnoException).code, error);
+    }
   }
 
   /** All complete metric rows; a torn final line from a killed process is ignored. */
@@ -67,6 +72,26 @@ export class Run {
       }
     });
     return rows;
+  }
+
+  /**
+   * Before training continues from the checkpoint at `step`: keeps the metric rows of the steps before it
+   * (the resumed trainer reports the later ones again) and drops a torn last line, rewriting the log
+   * temp-then-rename — otherwise new rows would be appended after a killed process's half line. Also
+   * removes temporary files a killed writer left behind.
+   */
+  rewindTo(step: number): void {
+    const path = join(this.dir, 'metrics.jsonl');
+    if (existsSync(path)) {
+      const kept = this.metrics().filter((row) => row.step < step);
+      writeFileAtomic(path, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    }
+    for (const dir of [this.dir, join(this.dir, 'checkpoints')]) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        if (/^\..*\.tmp$/.test(name)) unlinkSync(join(dir, name));
+      }
+    }
   }
 
   /** Writes the optimizer file first, then the model file: a model file's presence marks a complete checkpoint. */
