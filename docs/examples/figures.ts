@@ -111,9 +111,15 @@ for (const id of byName('passkey')) {
 // 4. MQAR accuracy by number of pairs, and against state size.
 {
   const mqar = byName('mqar');
-  const series: Series[] = mqar.map((id, i) => ({
+  // One colour per family (runs of the parallel script are created in any order), dashed at d = 32.
+  const familyOf = (id: string) =>
+    nameOf(id)
+      .replace(/^mqar-/, '')
+      .replace(/-d\d+$/, '');
+  const families = [...new Set(mqar.map(familyOf))].sort();
+  const series: Series[] = mqar.map((id) => ({
     label: nameOf(id).replace('mqar-', ''),
-    color: COLORS[i % 3],
+    color: COLORS[families.indexOf(familyOf(id)) % COLORS.length],
     dashed: nameOf(id).endsWith('d32'),
     points: (analysis(id, 'mqar')?.results.points ?? []).map((p: { kv: number; accuracy: number }) => [
       p.kv,

@@ -3,6 +3,12 @@
 // path as `statelab inspect`). Every run is capped in wall time so the whole script fits a few minutes.
 //
 //   node worked-examples.mjs <out dir> <text corpus> [--quick] [--only text,passkey,mqar]
+//   node worked-examples.mjs <out dir> - --mqar-model gla-d64 [--seconds 140]   (one MQAR model: train + analyze)
+//   node worked-examples.mjs <out dir> - --mqar-collect                          (capacity + summary of those)
+//
+// The MQAR models train one per process (--mqar-model), all at once: a step of these small models is
+// bound by the CPU's command encoding (5-30 ms), so six processes on the GPU machine's 16 cores train six
+// models in the time of one. mqar-parallel.sh runs them and then --mqar-collect.
 //
 // --quick trains 6 steps per model (a smoke test on a CPU adapter); the committed results come from full
 // runs on the GPU machine. Runs land in <out>/runs, each keeping only its last checkpoint (so the
@@ -25,9 +31,18 @@ import { runImplicitAttention } from '../../main/host/analyses/implicit-attentio
 
 const [out, corpus] = process.argv.slice(2);
 const quick = process.argv.includes('--quick');
+const flag = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
+};
 const onlyAt = process.argv.indexOf('--only');
 const only = new Set(onlyAt > 0 ? process.argv[onlyAt + 1].split(',') : ['text', 'passkey', 'mqar']);
-if (!out || !corpus) throw new Error('usage: worked-examples <out dir> <text corpus> [--quick]');
+const mqarModel = flag('--mqar-model');
+const mqarCollect = process.argv.includes('--mqar-collect');
+if (!out || !corpus)
+  throw new Error(
+    'usage: worked-examples <out dir> <text corpus | -> [--quick] [--only …] [--mqar-model M | --mqar-collect]',
+  );
 const runsDir = join(out, 'runs');
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
@@ -62,6 +77,8 @@ interface Plan {
   lr: number;
   /** Wall-time cap of the training in seconds. */
   seconds: number;
+  /** Steps between checkpoints (default 50; the analyses read the last one). */
+  checkpointEvery?: number;
 }
 
 async function train(p: Plan) {
@@ -80,7 +97,7 @@ async function train(p: Plan) {
       lr: p.lr,
       seed: 1,
       evalEvery: quick ? 3 : 100,
-      checkpointEvery: quick ? 3 : 50,
+      checkpointEvery: quick ? 3 : (p.checkpointEvery ?? 50),
     },
     { onTrainer: (trainer) => (timer = setTimeout(() => trainer.stop(), p.seconds * 1000)) },
   );
@@ -97,6 +114,84 @@ async function train(p: Plan) {
 }
 
 const text = () => ({ kind: 'text' as const, path: corpus, tokenizer: 'byte' });
+
+// MQAR as Zoology's Figure 2 sets it (random_non_queries off: with a vocabulary of 128 the default random
+// fillers would repeat each key ~0.4 times per sequence as a distractor; at Zoology's 8192 they almost
+// never do), batch 128, AdamW 3e-3 with cosine decay over the steps a run is expected to reach.
+const MQAR_TASK = {
+  kind: 'task' as const,
+  task: 'mqar',
+  params: { vocab_size: 128, seq_len: 64, num_kv_pairs: 4, random_non_queries: 0 },
+};
+const MQAR_MODELS = ['llama-d32', 'gla-d32', 'mamba-d32', 'llama-d64', 'gla-d64', 'mamba-d64'];
+
+async function trainMqar(model: string, seconds: number): Promise<string> {
+  const [, template, width] = /^([a-z0-9_]+)-d(\d+)$/.exec(model) ?? [];
+  if (!template) throw new Error(`MQAR model "${model}" is not <template>-d<width>`);
+  return train({
+    name: `mqar-${model}`,
+    graph: graph(template, Number(width), 128),
+    data: MQAR_TASK,
+    seqLen: 64,
+    batch: 128,
+    steps: Math.max(200, Math.round(seconds * 40)),
+    lr: 3e-3,
+    seconds,
+    checkpointEvery: 250,
+  });
+}
+
+/** Accuracy by pairs; for GLA d64 also the implicit attention. */
+async function analyzeMqar(engine: Awaited<ReturnType<typeof createNodeEngine>>, run: string, model: string) {
+  const mq = await runMqar(engine, { runsDir, run, kv: [1, 2, 4, 8, 16], samples: quick ? 4 : 200 });
+  const out: Record<string, unknown> = { [run]: { mqar: mq.result.points } };
+  log(`${run}: mqar done (${mq.result.points.map((p) => `${p.kv}: ${p.accuracy.toFixed(3)}`).join(', ')})`);
+  if (model === 'gla-d64') {
+    const ia = await runImplicitAttention(engine, {
+      runsDir,
+      run,
+      length: 64,
+      probe: 'validation',
+      heads: [0, 1, 2, 3],
+    });
+    out.implicitAttention = ia.result.layers.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      reconstructionError: l.reconstructionError,
+    }));
+  }
+  return out;
+}
+
+/** One MQAR model per process (see the header), and the collection step after all of them. */
+async function mqarProcess(): Promise<boolean> {
+  if (mqarModel) {
+    const seconds = Number(flag('--seconds') ?? 140);
+    const run = await trainMqar(mqarModel, quick ? 1 : seconds);
+    const engine = await createNodeEngine();
+    try {
+      const part = await analyzeMqar(engine, run, mqarModel);
+      writeFileSync(join(out, `summary-${mqarModel}.json`), `${JSON.stringify(part, null, 1)}\n`);
+    } finally {
+      engine.destroy();
+    }
+    return true;
+  }
+  if (mqarCollect) {
+    const runs = readdirSync(runsDir).filter((id) => /-mqar-/.test(id));
+    Object.assign(
+      summary,
+      ...readdirSync(out)
+        .filter((f) => /^summary-.+\.json$/.test(f))
+        .map((f) => JSON.parse(readFileSync(join(out, f), 'utf8'))),
+    );
+    summary.capacity = runCapacity({ runsDir, runs, metric: 'mqar' }).result;
+    writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+    log(`collected ${runs.length} MQAR runs`);
+    return true;
+  }
+  return false;
+}
 const summary: Record<string, unknown> = {};
 
 async function main() {
@@ -144,23 +239,8 @@ async function main() {
       );
 
   // 3. MQAR: attention, GLA and Mamba at d = 32 and 64, trained with 4 pairs in 64 tokens.
-  const mqarTask = { kind: 'task' as const, task: 'mqar', params: { vocab_size: 128, seq_len: 64, num_kv_pairs: 4 } };
   const mqarRuns: string[] = [];
-  if (only.has('mqar'))
-    for (const width of [32, 64])
-      for (const template of ['llama', 'gla', 'mamba'])
-        mqarRuns.push(
-          await train({
-            name: `mqar-${template}-d${width}`,
-            graph: graph(template, width, 128),
-            data: mqarTask,
-            seqLen: 64,
-            batch: 64,
-            steps: 4000,
-            lr: 3e-3,
-            seconds: 20,
-          }),
-        );
+  if (only.has('mqar')) for (const model of MQAR_MODELS) mqarRuns.push(await trainMqar(model, 20));
 
   const engine = await createNodeEngine();
   try {
@@ -187,26 +267,8 @@ async function main() {
       };
       log(`${run}: passkey done`);
     }
-    for (const run of mqarRuns) {
-      const mq = await runMqar(engine, { runsDir, run, kv: [1, 2, 4, 8, 16], samples: quick ? 4 : 200 });
-      summary[run] = { mqar: mq.result.points };
-      log(`${run}: mqar done`);
-    }
-    if (mqarRuns.length) {
-      summary.capacity = runCapacity({ runsDir, runs: mqarRuns, metric: 'mqar' }).result;
-      const ia = await runImplicitAttention(engine, {
-        runsDir,
-        run: mqarRuns[4],
-        length: 64,
-        probe: 'validation',
-        heads: [0, 1, 2, 3],
-      });
-      summary.implicitAttention = ia.result.layers.map((l) => ({
-        name: l.name,
-        kind: l.kind,
-        reconstructionError: l.reconstructionError,
-      }));
-    }
+    for (const [i, run] of mqarRuns.entries()) Object.assign(summary, await analyzeMqar(engine, run, MQAR_MODELS[i]));
+    if (mqarRuns.length) summary.capacity = runCapacity({ runsDir, runs: mqarRuns, metric: 'mqar' }).result;
   } finally {
     engine.destroy();
   }
@@ -214,4 +276,4 @@ async function main() {
   log('worked examples complete');
 }
 
-await main();
+if (!(await mqarProcess())) await main();
