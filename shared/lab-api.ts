@@ -226,6 +226,108 @@ export interface ExportFormats {
   formats: ExportFormatInfo[];
 }
 
+// ---- Sweep view (issue 14)
+
+/** A sweep file the page can name: `bundled:<file>.json` (assets/sweeps) or `workspace:<file>.json` (sweeps/). */
+export type SweepRef = string;
+export type SweepAxisValue = number | string | boolean;
+
+export interface SweepFileInfo {
+  ref: SweepRef;
+  /** The sweep's own name (state file, run names) — the file name when the file cannot be read. */
+  name: string;
+  description?: string;
+  bundled: boolean;
+}
+
+/** A sweep file checked and expanded: every grid point with its parameters, state size and memory. */
+export interface SweepPlan {
+  ref: SweepRef;
+  name: string;
+  description?: string;
+  metric: 'val_loss' | 'mqar_accuracy';
+  axes: Record<string, SweepAxisValue[]>;
+  bestOf?: string;
+  families: string[];
+  seeds: number[];
+  memoryBudgetBytes: number;
+  points: {
+    index: number;
+    id: string;
+    family: string;
+    axes: Record<string, SweepAxisValue>;
+    seed: number;
+    params: number;
+    stateBytes: number;
+    memoryBytes: number;
+  }[];
+}
+
+/** The sweep the host is running (or ran last): where it is across runs and inside the current run. */
+export interface SweepProgress {
+  ref: SweepRef;
+  name: string;
+  state: 'running' | 'stopping' | 'finished' | 'stopped' | 'failed';
+  /** Points this call visits, and the one it is on (0-based). */
+  count: number;
+  position: number;
+  ran: number;
+  skipped: number;
+  failed: number;
+  current?: { id: string; step: number; steps: number; loss?: number };
+  /** The last lines the runner logged (newest last). */
+  log: string[];
+  message?: string;
+}
+
+export interface SweepResultRow {
+  index: number;
+  id: string;
+  family: string;
+  axes: Record<string, SweepAxisValue>;
+  seed: number;
+  status: 'done' | 'skipped' | 'failed' | 'pending' | 'partial';
+  run?: string;
+  outcome?: string;
+  params: number;
+  stateBytes: number;
+  steps?: number;
+  trainLoss?: number;
+  valLoss?: number;
+  accuracy?: number;
+  metric?: number;
+  best: boolean;
+  seconds?: number;
+  message?: string;
+}
+
+export interface SweepResultsView {
+  sweep: string;
+  metric: SweepPlan['metric'];
+  axes: string[];
+  bestOf?: string;
+  rows: SweepResultRow[];
+  configs: {
+    family: string;
+    axes: Record<string, SweepAxisValue>;
+    params: number;
+    stateBytes: number;
+    n: number;
+    mean: number;
+    std: number;
+    min: number;
+    max: number;
+    chosen: SweepAxisValue[];
+  }[];
+}
+
+/** The metric against one axis (or params / stateBytes): one series per family and other-axes values. */
+export interface SweepChartSeries {
+  label: string;
+  family: string;
+  points: { x: SweepAxisValue; mean: number; std: number; min: number; max: number; n: number }[];
+}
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
@@ -277,6 +379,24 @@ export interface LabApi {
   ): Promise<{ folder: string; files: ExportedFile[] } | null>;
   /** The same files as bytes, for a browser download. */
   exportDownload(runId: string, step: number, format: ExportFormatId): Promise<ExportDownload>;
+
+  // ---- Sweep view (issue 14)
+  /** Bundled sweep files (assets/sweeps) and the workspace's sweeps/ folder. */
+  listSweeps(): Promise<SweepFileInfo[]>;
+  /** The checked, expanded grid (refused with the file, field, graph or node named when wrong). */
+  readSweep(ref: SweepRef): Promise<SweepPlan>;
+  /** Starts (or resumes: finished points are not repeated) a sweep on the host's GPU; one at a time. */
+  startSweep(ref: SweepRef): Promise<SweepProgress>;
+  /** Stops the running sweep at its current run's next step (resumable); null when none runs. */
+  stopSweep(): Promise<SweepProgress | null>;
+  /** The running sweep's progress, or the last one's; null when none ran since the host started. */
+  sweepProgress(): Promise<SweepProgress | null>;
+  /** Every grid point's run and metric, read back from the run folders, with best-of and per-config mean/spread. */
+  sweepResults(ref: SweepRef): Promise<SweepResultsView>;
+  /** The sweep's metric against `xAxis` (an axis, `params` or `stateBytes`), by family. */
+  sweepChart(ref: SweepRef, xAxis: string): Promise<SweepChartSeries[]>;
+  /** The results table as CSV (the same as `statelab sweep --csv`). */
+  sweepCsv(ref: SweepRef): Promise<string>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -325,6 +445,8 @@ const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Dataset file names in data/: plain names with an extension, no folders. */
 export const DATA_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.[A-Za-z0-9]{1,10}$/;
 const TOKENIZER = /^(byte|char|bpe:\d{3,6})$/;
+/** Sweep files by where they live and their plain file name (Sweep view, issue 14). */
+const SWEEP_REF = /^(bundled|workspace):[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.json$/;
 
 function pattern(method: string, name: string, value: unknown, re: RegExp, what: string): string {
   const text = expectString(method, name, value, 200);
@@ -340,6 +462,8 @@ const graphName = (m: string, v: unknown) =>
   pattern(m, 'name', v, GRAPH_NAME, 'a file name (letters, digits, space, _ . - ( ), at most 80 characters)');
 const runId = (m: string, v: unknown) => pattern(m, 'runId', v, RUN_ID, 'a run id');
 const step = (m: string, v: unknown) => expectNumber(m, 'step', v, { integer: true, min: 0 });
+const sweepRef = (m: string, v: unknown) =>
+  pattern(m, 'ref', v, SWEEP_REF, 'a sweep file ("bundled:<name>.json" or "workspace:<name>.json")');
 
 function metricsRows(method: string, value: unknown): RunMetricsRow[] {
   if (!Array.isArray(value) || value.length > 100_000) {
@@ -538,6 +662,30 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
       step('exportDownload', args[1]),
       expectEnum('exportDownload', 'format', args[2], EXPORT_FORMAT_IDS),
     ];
+  },
+  // ---- Sweep view (issue 14)
+  listSweeps: none('listSweeps'),
+  readSweep: (args) => {
+    expectCount('readSweep', args, ['ref']);
+    return [sweepRef('readSweep', args[0])];
+  },
+  startSweep: (args) => {
+    expectCount('startSweep', args, ['ref']);
+    return [sweepRef('startSweep', args[0])];
+  },
+  stopSweep: none('stopSweep'),
+  sweepProgress: none('sweepProgress'),
+  sweepResults: (args) => {
+    expectCount('sweepResults', args, ['ref']);
+    return [sweepRef('sweepResults', args[0])];
+  },
+  sweepChart: (args) => {
+    expectCount('sweepChart', args, ['ref', 'xAxis']);
+    return [sweepRef('sweepChart', args[0]), expectString('sweepChart', 'xAxis', args[1], 200)];
+  },
+  sweepCsv: (args) => {
+    expectCount('sweepCsv', args, ['ref']);
+    return [sweepRef('sweepCsv', args[0])];
   },
 };
 

@@ -19,6 +19,7 @@ import {
 import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
 import { exportDownload, exportFolderName, exportFormats, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
+import { AppSweeps } from './app/app-sweeps.js';
 import { listTemplates, readTemplate } from './app/app-templates.js';
 import { RecentWorkspaces } from './app/recent.js';
 import { Workspace } from './app/workspace.js';
@@ -82,6 +83,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   };
   if (options.workspaceDir) openWorkspace(options.workspaceDir);
   const runs = new AppRuns(textDir, { statelab: info.version, app: options.mode, ...info.versions });
+  const sweeps = new AppSweeps(current); // Sweep view (issue 14)
 
   return {
     appInfo: async () => structuredClone(info),
@@ -130,6 +132,16 @@ export function createLabService(options: LabServiceOptions): LabApi {
     },
     exportDownload: async (runId, step, format) =>
       exportDownload(current('exportDownload').runsDir, runId, step, format, info.version),
+
+    // ---- Sweep view (issue 14)
+    listSweeps: async () => sweeps.list(),
+    readSweep: async (ref) => sweeps.read(ref),
+    startSweep: async (ref) => sweeps.start(ref),
+    stopSweep: async () => sweeps.stop(),
+    sweepProgress: async () => sweeps.progress(),
+    sweepResults: async (ref) => sweeps.results(ref),
+    sweepChart: async (ref, xAxis) => sweeps.chart(ref, xAxis),
+    sweepCsv: async (ref) => sweeps.csv(ref),
   };
 }
 

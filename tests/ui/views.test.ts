@@ -1,7 +1,7 @@
 // The Export, Sweep and Distill views in Debian's Chromium (browser mode, SwiftShader WebGPU), each on tiny
 // models the host prepares directly in the workspace. Screenshots go to test-results/ (look at them).
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,4 +112,67 @@ describe('Export view', () => {
     await page.screenshot({ path: `${RESULTS}/ui-export-onnx.png`, fullPage: true });
     expect(ui.problems).toEqual([]);
   });
+});
+
+describe('Sweep view', () => {
+  it('expands a tiny sweep, runs it with progress across runs, and shows, sorts and exports the results', async () => {
+    const { page } = ui;
+    const sweep = {
+      format: 'statelab-sweep',
+      version: 1,
+      name: 'ui-tiny',
+      description: 'three widths × two seeds of a one-layer short-convolution model on MQAR',
+      graphs: [{ family: 'shortconv', template: 'short-conv', set: { 'layers.count': 1 } }],
+      data: { task: 'mqar', params: { vocab_size: 32, seq_len: 16, num_kv_pairs: 2 } },
+      axes: { d_model: [8, 16, 32] },
+      train: { lr: 0.01, steps: 8, seqLen: 16, batch: 4, evalBatches: 2, warmupSteps: 0 },
+      seeds: [1, 2],
+      metric: 'val_loss',
+    };
+    mkdirSync(join(ui.workspaceDir, 'sweeps'), { recursive: true });
+    writeFileSync(join(ui.workspaceDir, 'sweeps', 'tiny.json'), JSON.stringify(sweep));
+    await page.click('[data-nav="sweep"]');
+    await page.click('[data-sweep="workspace:tiny.json"]');
+    await expect.poll(() => page.textContent('[data-testid="sweep-name"]')).toBe('ui-tiny');
+    expect(await page.getAttribute('[data-testid="sweep-grid"]', 'data-points')).toBe('6');
+    expect(await page.textContent('[data-testid="sweep-grid"]')).toMatch(/6 runs = 1 family × 3 d_model × 2 seeds/);
+    expect(await page.locator('[data-result]').count()).toBe(6); // all pending
+    expect(await page.textContent('[data-action="sweep-start"]')).toMatch(/Start the sweep/);
+
+    await page.click('[data-action="sweep-start"]');
+    await expect.poll(() => page.getAttribute('[data-testid="sweep-run"]', 'data-state')).toMatch(/running|finished/);
+    await expect
+      .poll(() => page.getAttribute('[data-testid="sweep-run"]', 'data-state'), { timeout: 120_000 })
+      .toBe('finished');
+    await expect.poll(() => page.textContent('[data-testid="sweep-finished"]')).toBe('6 / 6 runs finished');
+    expect(await page.textContent('[data-testid="sweep-log"]')).toMatch(/ui-tiny: finished — 6 trained/);
+    const statuses = await page.locator('[data-result] [data-col="status"]').allTextContents();
+    expect(statuses).toEqual(Array(6).fill('done'));
+    await expect.poll(() => page.getAttribute('[data-testid="sweep-chart"]', 'data-points')).toBe('3');
+    expect(await page.getAttribute('[data-testid="sweep-chart"]', 'data-groups')).toBe('shortconv');
+
+    // Sort by the metric, both ways.
+    const metricCells = () => page.locator('[data-result] [data-col="val_loss"]').allTextContents();
+    await page.click('[data-sort="val_loss"] button');
+    const ascending = (await metricCells()).map(Number);
+    expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+    await page.click('[data-sort="val_loss"] button');
+    expect((await metricCells()).map(Number)).toEqual([...ascending].reverse());
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-action="sweep-csv"]')]);
+    const csvPath = join(RESULTS, 'views-sweep.csv');
+    await csv.saveAs(csvPath);
+    const lines = readFileSync(csvPath, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(7);
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-action="sweep-png"]')]);
+    expect(png.suggestedFilename()).toBe('ui-tiny-val_loss-by-d_model.png');
+    const pngPath = join(RESULTS, 'views-sweep-chart.png');
+    await png.saveAs(pngPath);
+    expect([...readFileSync(pngPath).subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+    await page.setViewportSize({ width: 1400, height: 1500 }); // the whole view in one picture
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${RESULTS}/ui-sweep.png` });
+    await page.setViewportSize({ width: 1400, height: 900 });
+    expect(ui.problems).toEqual([]);
+  }, 240_000);
 });

@@ -5,7 +5,7 @@ import { ref, watch } from 'vue';
 import type { AppInfo, WorkspaceInfo } from '../../../shared/lab-api';
 import { lab } from '../lab';
 
-export type ViewId = 'build' | 'data' | 'train' | 'runs' | 'inspect' | 'export' | 'diagnostics';
+export type ViewId = 'build' | 'data' | 'train' | 'runs' | 'sweep' | 'inspect' | 'export' | 'diagnostics';
 export type Theme = 'light' | 'dark';
 
 /** Things other parts of the app (the menu) ask the editor to show or do. */
@@ -23,6 +23,7 @@ export const VIEWS: ViewEntry[] = [
   { id: 'data', label: 'Data' },
   { id: 'train', label: 'Train' },
   { id: 'runs', label: 'Runs' },
+  { id: 'sweep', label: 'Sweeps' }, // issue 14
   {
     id: 'inspect',
     label: 'Inspect',
