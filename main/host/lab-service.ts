@@ -83,7 +83,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   };
   if (options.workspaceDir) openWorkspace(options.workspaceDir);
   const runs = new AppRuns(textDir, { statelab: info.version, app: options.mode, ...info.versions });
-  const sweeps = new AppSweeps(current); // Sweep view (issue 14)
+  const sweeps = new AppSweeps(current, options.mode !== 'electron'); // Sweep view (issue 14)
 
   return {
     appInfo: async () => structuredClone(info),

@@ -124,4 +124,11 @@ describe('Sweep view host calls', () => {
     const csv = (await client.sweepCsv('workspace:tiny.json')).trim().split('\n');
     expect(csv).toHaveLength(5);
   }, 400_000);
+
+  it('in the desktop app (no dawn.node in Electron) refuses to start, naming the CLI command', async () => {
+    const desktop = createLabService({ mode: 'electron', assetsDir: SOURCE_ASSETS_DIR, workspaceDir });
+    const reply = await callLab(desktop, 'startSweep', ['workspace:tiny.json']);
+    expect(reply).toMatchObject({ error: { code: 'unsupported', message: /statelab sweep .*tiny\.json/ } });
+    expect(await callLab(desktop, 'sweepResults', ['workspace:tiny.json'])).toHaveProperty('result');
+  });
 });

@@ -39,7 +39,14 @@ export class AppSweeps {
   private active: { handle: SweepHandle; progress: SweepProgress } | null = null;
   private last: SweepProgress | null = null;
 
-  constructor(private readonly workspace: (method: string) => Workspace) {}
+  /**
+   * `canTrain`: whether this process can open dawn.node (browser mode and tests can; Electron's main process
+   * cannot, so the desktop app refuses to start a sweep and names the CLI command instead).
+   */
+  constructor(
+    private readonly workspace: (method: string) => Workspace,
+    private readonly canTrain = true,
+  ) {}
 
   list(): SweepFileInfo[] {
     const dir = sweepsDir(this.workspace('listSweeps'));
@@ -86,6 +93,12 @@ export class AppSweeps {
       );
     }
     const path = this.path('startSweep', ref);
+    if (!this.canTrain) {
+      throw new LabApiError(
+        'unsupported',
+        `startSweep: the desktop app cannot train on the host's GPU yet; run \`statelab sweep "${path}" --runs "${this.workspace('startSweep').runsDir}"\` and watch its results here`,
+      );
+    }
     const runsDir = this.workspace('startSweep').runsDir;
     const plan = checked(() => readSweep(path)); // refuses bad files, grids and memory before anything runs
     const progress: SweepProgress = {
