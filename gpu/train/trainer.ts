@@ -29,6 +29,13 @@ export interface TrainerConfig {
   /** Stop early once the validation (or, without one, training) loss reaches this value. */
   targetLoss?: number;
   noDecay: string[];
+  /**
+   * A non-finite loss or gradient norm: 'stop' (the default) ends the run, keeping the last checkpoint;
+   * 'rollback' restores the last checkpoint's parameters and optimizer, skips the batches since (they led
+   * to the divergence) and trains on, at most `maxRollbacks` times (default 3) before stopping.
+   */
+  onNonFinite?: 'stop' | 'rollback';
+  maxRollbacks?: number;
 }
 
 export interface MetricsRow {
@@ -62,6 +69,8 @@ export interface TrainerSink {
   metrics(row: MetricsRow): void | Promise<void>;
   checkpoint(checkpoint: Checkpoint): Promise<void>;
   log?(message: string): void;
+  /** After a rollback to the checkpoint at `step`: drop the metric rows of steps ≥ `step` (they come again). */
+  rewind?(step: number): void | Promise<void>;
 }
 
 export type TrainOutcome =
@@ -123,7 +132,11 @@ export class Trainer {
     this.executor.optimizer.step = checkpoint.state.optimizerStep;
     this.executor.step = checkpoint.state.step;
     this.train.restore(checkpoint.state.dataPosition);
+    this.resumedFrom = checkpoint;
   }
+
+  /** The checkpoint `resume` restored: the first one a rollback can return to. */
+  private resumedFrom: Checkpoint | null = null;
 
   async run(): Promise<TrainOutcome> {
     const { config, executor, engine } = this;
@@ -161,44 +174,89 @@ export class Trainer {
         encode_ms: metrics.encodeMs,
       });
     };
-    try {
-      // `requested` counts steps handed to the executor; it submits them asynchronously, in order.
-      let requested = executor.step;
-      while (requested < config.steps && !this.stopRequested) {
-        const batch = this.train.next();
-        this.batches.set(requested, batch);
-        this.batches.delete(requested - 8);
-        pending.push(executor.run(batch));
-        requested++;
-        tokensPerStep = batch.batch * batch.seqLen;
-        const step = requested;
-        const evaluate =
-          this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);
-        const checkpoint = config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === config.steps);
-        // Metrics of every step are reported, in order; only here does the CPU wait for the GPU.
-        while (pending.length > (evaluate || checkpoint ? 0 : 2)) {
-          const metrics = await pending.shift()!;
-          const isLast = pending.length === 0;
-          const valLoss = isLast && evaluate ? await this.evaluate() : undefined;
-          await report(metrics, valLoss);
-          const target = config.targetLoss;
-          if (target !== undefined && isLast && (valLoss ?? metrics.loss) <= target) {
-            if (checkpoint || config.checkpointEvery > 0) await this.sink.checkpoint(await this.snapshot());
-            log(`target loss ${target} reached at step ${step}`);
-            return { status: 'target-reached', step, lastLoss };
+    // The last checkpoint handed to the sink: what a rollback restores.
+    let lastCheckpoint: Checkpoint | null = this.resumedFrom;
+    const checkpointNow = async () => {
+      const snapshot = await this.snapshot();
+      // Never save a checkpoint that holds NaN/Inf: the previous one stays the one to return to.
+      for (const [kind, tensors] of [
+        ['parameter', snapshot.params],
+        ['optimizer state', snapshot.optimizer],
+      ] as const) {
+        for (const [name, { data }] of tensors) {
+          if (!data.every(Number.isFinite)) {
+            throw new NonFiniteError(
+              `step ${snapshot.step}: ${kind} "${name}" is non-finite; this checkpoint is not saved, ` +
+                'training stopped, the last checkpoint is kept',
+            );
           }
         }
-        if (checkpoint) await this.sink.checkpoint(await this.snapshot());
       }
-      for (const p of pending.splice(0)) await report(await p);
-      await executor.drain();
-      return { status: this.stopRequested ? 'stopped' : 'completed', step: executor.step, lastLoss };
-    } catch (error) {
-      if (error instanceof NonFiniteError) {
-        log(error.message);
-        return { status: 'non-finite', step: executor.step, message: error.message };
+      lastCheckpoint = snapshot;
+      await this.sink.checkpoint(snapshot);
+    };
+    let rollbacks = 0;
+    for (;;) {
+      try {
+        // `requested` counts steps handed to the executor; it submits them asynchronously, in order.
+        let requested = executor.step;
+        while (requested < config.steps && !this.stopRequested) {
+          const batch = this.train.next();
+          this.batches.set(requested, batch);
+          this.batches.delete(requested - 8);
+          pending.push(executor.run(batch));
+          requested++;
+          tokensPerStep = batch.batch * batch.seqLen;
+          const step = requested;
+          const evaluate =
+            this.validation && config.evalEvery > 0 && (step % config.evalEvery === 0 || step === config.steps);
+          const checkpoint =
+            config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === config.steps);
+          // Metrics of every step are reported, in order; only here does the CPU wait for the GPU.
+          while (pending.length > (evaluate || checkpoint ? 0 : 2)) {
+            const metrics = await pending.shift()!;
+            const isLast = pending.length === 0;
+            const valLoss = isLast && evaluate ? await this.evaluate() : undefined;
+            await report(metrics, valLoss);
+            const target = config.targetLoss;
+            if (target !== undefined && isLast && (valLoss ?? metrics.loss) <= target) {
+              if (checkpoint || config.checkpointEvery > 0) await checkpointNow();
+              log(`target loss ${target} reached at step ${step}`);
+              return { status: 'target-reached', step, lastLoss };
+            }
+          }
+          if (checkpoint) await checkpointNow();
+        }
+        for (const p of pending.splice(0)) await report(await p);
+        await executor.drain();
+        return { status: this.stopRequested ? 'stopped' : 'completed', step: executor.step, lastLoss };
+      } catch (error) {
+        if (!(error instanceof NonFiniteError)) throw error;
+        // Steps still in flight finish (their results are moot) before the state is touched.
+        for (const p of pending.splice(0)) await p.catch(() => undefined);
+        await executor.drain();
+        const max = config.maxRollbacks ?? 3;
+        const restore = lastCheckpoint as Checkpoint | null; // set inside checkpointNow()
+        if (config.onNonFinite !== 'rollback' || restore === null || rollbacks >= max) {
+          const why =
+            config.onNonFinite !== 'rollback'
+              ? ''
+              : restore === null
+                ? ' (no checkpoint to roll back to yet)'
+                : ` (after ${rollbacks} rollback${rollbacks === 1 ? '' : 's'}, the limit)`;
+          log(`${error.message}${why}`);
+          return { status: 'non-finite', step: executor.step, message: `${error.message}${why}` };
+        }
+        rollbacks++;
+        const skipped = this.train.position();
+        this.resume(restore);
+        this.train.restore(skipped); // skip the batches that led here instead of replaying them
+        await this.sink.rewind?.(restore.step);
+        log(
+          `${error.message.split(';')[0]}; rolled back to the checkpoint at step ${restore.step} ` +
+            `(rollback ${rollbacks} of ${max}), skipping the batches since`,
+        );
       }
-      throw error;
     }
   }
 

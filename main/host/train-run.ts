@@ -32,6 +32,8 @@ export interface TrainRequest {
   evalBatches?: number;
   checkpointEvery: number;
   targetLoss?: number;
+  /** A non-finite loss: stop (default) or roll back to the last checkpoint and skip the batches since. */
+  onNonFinite?: 'stop' | 'rollback';
   /** In-memory token budget in bytes; larger datasets are read from the token cache (not saved in run.json). */
   dataMemoryBytes?: number;
 }
@@ -75,6 +77,7 @@ function trainerConfig(request: TrainRequest, model: CompiledModel): TrainerConf
     evalEvery: request.evalEvery,
     checkpointEvery: request.checkpointEvery,
     targetLoss: request.targetLoss,
+    onNonFinite: request.onNonFinite,
     noDecay: model.specs.filter((s) => s.noDecay || s.shape.length === 1).map((s) => s.name),
   };
 }
@@ -106,6 +109,7 @@ async function execute(
       checkpoint: async (checkpoint) => {
         run.saveCheckpoint(checkpoint);
       },
+      rewind: (step) => run.rewindTo(step),
       log: callbacks.onLog,
     },
   );
@@ -191,8 +195,19 @@ export async function trainRun(
   const model = compileGraph(request.graph); // validate before touching the disk or the GPU
   const engine = await createNodeEngine();
   try {
-    const { steps, batch, seqLen, lr, evalEvery, checkpointEvery, targetLoss, warmupSteps, weightDecay, clipNorm } =
-      request;
+    const {
+      steps,
+      batch,
+      seqLen,
+      lr,
+      evalEvery,
+      checkpointEvery,
+      targetLoss,
+      warmupSteps,
+      weightDecay,
+      clipNorm,
+      onNonFinite,
+    } = request;
     const run = new RunStore(request.runsDir).create(
       {
         name: request.name ?? request.graph.name,
@@ -208,6 +223,7 @@ export async function trainRun(
           warmupSteps,
           weightDecay,
           clipNorm,
+          onNonFinite,
           evalBatches: request.evalBatches,
         },
         seed: request.seed,

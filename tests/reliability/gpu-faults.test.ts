@@ -88,3 +88,74 @@ describe('GPU faults pause the run with the last checkpoint intact', () => {
     expect(run.info()).toMatchObject({ status: 'failed', message: expect.stringMatching(/broken_kernel/) });
   });
 });
+
+const poison = (trainer: Trainer) => {
+  const params = (trainer as unknown as { params: Map<string, { size: number }> }).params;
+  const [name, tensor] = [...params][0];
+  engineOf(trainer).write(tensor as never, new Float32Array(tensor.size).fill(NaN));
+  return name;
+};
+
+async function nanRun(name: string, onNonFinite: 'stop' | 'rollback', poisonWhen: (step: number) => boolean) {
+  const runsDir = join(root, name);
+  const logs: string[] = [];
+  let trainer: Trainer | null = null;
+  let poisoned = 0;
+  const { run, outcome } = await trainRun(tinyRequest(runsDir, { name, onNonFinite }), {
+    onTrainer: (t) => (trainer = t),
+    onLog: (m) => logs.push(m),
+    onMetrics: (row) => {
+      if (poisonWhen(row.step)) {
+        poison(trainer!);
+        poisoned++;
+      }
+    },
+  });
+  return { run, outcome, logs, poisoned, runsDir };
+}
+
+describe('NaN/Inf: stop or roll back, as configured', () => {
+  it('stop (the default): the run ends as non-finite naming the tensor; checkpoint 6 is finite and resumes', async () => {
+    let once = false;
+    const { run, outcome, runsDir } = await nanRun('nan-stop', 'stop', (step) => step === 7 && !once && (once = true));
+    expect(outcome.status).toBe('non-finite');
+    const message = (outcome as { message: string }).message;
+    expect(message).toMatch(
+      // Caught by the loss of the next step or, when that step was already queued, by the checkpoint guard.
+      /(loss is NaN|parameter "[^"]+" is non-finite).*training stopped, the last checkpoint is kept/,
+    );
+    expect(run.info()).toMatchObject({ status: 'non-finite', message });
+    const checkpoint = run.loadCheckpoint();
+    expect(checkpoint.step).toBe(6);
+    for (const { data } of checkpoint.params.values()) expect(data.every(Number.isFinite)).toBe(true);
+    await resumesToTheEnd(run.dir, runsDir);
+  });
+
+  it('rollback: back to checkpoint 6, the batches since skipped, the run completes with one row per step', async () => {
+    let once = false;
+    const { run, outcome, logs } = await nanRun(
+      'nan-rollback',
+      'rollback',
+      (step) => step === 7 && !once && (once = true),
+    );
+    expect(outcome.status).toBe('completed');
+    expect(logs.join('\n')).toMatch(
+      /(NaN|non-finite).*; rolled back to the checkpoint at step 6 \(rollback 1 of 3\), skipping the batches since/,
+    );
+    const rows = run.metrics();
+    expect(rows.map((r) => r.step)).toEqual([...Array(12).keys()]);
+    expect(rows.every((r) => Number.isFinite(r.loss))).toBe(true);
+    expect(run.info()).toMatchObject({ status: 'completed', train: { onNonFinite: 'rollback' } });
+    console.log(`NaN rollback: ${logs.find((l) => l.includes('rolled back'))}`);
+  });
+
+  it('rollback gives up after 3 rollbacks when the divergence keeps coming back', async () => {
+    const { run, outcome, logs, poisoned } = await nanRun('nan-persistent', 'rollback', (step) => step >= 4);
+    expect(outcome.status).toBe('non-finite');
+    expect((outcome as { message: string }).message).toMatch(/\(after 3 rollbacks, the limit\)$/);
+    expect(logs.filter((l) => l.includes('rolled back'))).toHaveLength(3);
+    expect(poisoned).toBeGreaterThanOrEqual(4);
+    expect(run.loadCheckpoint().step).toBe(3);
+    expect(run.metrics().every((r) => Number.isFinite(r.loss))).toBe(true);
+  });
+});
