@@ -9,6 +9,7 @@ import { sweepCommand } from '../../main/cli/sweep.js';
 import { RunStore } from '../../main/host/runs/run-store.js';
 import { loadSweep, parseCsv, sweepResults, sweepStatus } from '../../main/host/sweeps/index.js';
 import { startSweep } from '../../main/host/sweeps/runner.js';
+import { chartSeries } from '../../main/host/sweeps/results.js';
 import { readState } from '../../main/host/sweeps/state.js';
 import { estimateTrainMemory } from '../../main/host/sweeps/memory.js';
 import { compileGraph } from '../../gpu/graph/compile.js';
@@ -118,6 +119,15 @@ describe('sweep runner', () => {
       const config = results.configs.find((c) => c.family === family)!;
       expect(config).toMatchObject({ n: 1, mean: best.metric, std: 0, chosen: [best.axes['train.lr']] });
     }
+
+    // chart data: against the width axis and against state size, one series per family
+    const byWidth = chartSeries(results, 'd_model');
+    expect(byWidth.map((s) => s.label)).toEqual(['gla', 'conv']);
+    expect(byWidth[0].points).toEqual([expect.objectContaining({ x: 16, mean: results.configs[0].mean, n: 1 })]);
+    expect(chartSeries(results, 'stateBytes').map((s) => s.points[0].x)).toEqual(
+      results.configs.map((c) => c.stateBytes),
+    );
+    expect(() => chartSeries(results, 'heads')).toThrow(/no axis "heads" in sweep tiny/);
 
     // 5. the CLI's CSV holds the same numbers
     const csvPath = join(dir, 'out.csv');

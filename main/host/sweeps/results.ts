@@ -176,7 +176,10 @@ export interface ChartSeries {
   points: { x: AxisValue; mean: number; std: number; min: number; max: number; n: number }[];
 }
 
-/** Metric against one axis: one series per family (and per value of the other non-best-of axes). */
+/**
+ * Metric against one axis: one series per family (and per value of the other non-best-of axes); against
+ * `params` or `stateBytes`, one series per family through all its configurations.
+ */
 export function chartSeries(results: SweepResults, xAxis: string): ChartSeries[] {
   if (!results.axes.includes(xAxis) && xAxis !== 'params' && xAxis !== 'stateBytes')
     throw new Error(
@@ -184,8 +187,10 @@ export function chartSeries(results: SweepResults, xAxis: string): ChartSeries[]
     );
   const series = new Map<string, ChartSeries>();
   for (const c of results.configs) {
+    // Against a figure of the model (params, state bytes) every configuration of a family is one line.
+    const byFigure = xAxis === 'params' || xAxis === 'stateBytes';
     const others = Object.entries(c.axes)
-      .filter(([name]) => name !== xAxis)
+      .filter(([name]) => name !== xAxis && !byFigure)
       .map(([name, v]) => `${name}=${String(v)}`);
     const label = [c.family, ...others].join(' ');
     const s = series.get(label) ?? { label, family: c.family, points: [] };
