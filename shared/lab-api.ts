@@ -397,6 +397,8 @@ export interface LabApi {
   sweepChart(ref: SweepRef, xAxis: string): Promise<SweepChartSeries[]>;
   /** The results table as CSV (the same as `statelab sweep --csv`). */
   sweepCsv(ref: SweepRef): Promise<string>;
+  /** Adds a sweep file the user picked to the workspace's sweeps/ (checked first; an existing file is kept). */
+  importSweepFile(name: string, text: string): Promise<SweepFileInfo>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -447,6 +449,7 @@ export const DATA_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.[A-Za-z0-9]
 const TOKENIZER = /^(byte|char|bpe:\d{3,6})$/;
 /** Sweep files by where they live and their plain file name (Sweep view, issue 14). */
 const SWEEP_REF = /^(bundled|workspace):[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.json$/;
+const SWEEP_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _().-]{0,119}\.json$/;
 
 function pattern(method: string, name: string, value: unknown, re: RegExp, what: string): string {
   const text = expectString(method, name, value, 200);
@@ -686,6 +689,13 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
   sweepCsv: (args) => {
     expectCount('sweepCsv', args, ['ref']);
     return [sweepRef('sweepCsv', args[0])];
+  },
+  importSweepFile: (args) => {
+    expectCount('importSweepFile', args, ['name', 'text']);
+    return [
+      pattern('importSweepFile', 'name', args[0], SWEEP_FILE_NAME, 'a sweep file name (name.json, no folders)'),
+      expectString('importSweepFile', 'text', args[1], 1 << 20),
+    ];
   },
 };
 

@@ -142,6 +142,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
     sweepResults: async (ref) => sweeps.results(ref),
     sweepChart: async (ref, xAxis) => sweeps.chart(ref, xAxis),
     sweepCsv: async (ref) => sweeps.csv(ref),
+    importSweepFile: async (name, text) => sweeps.import(name, text),
   };
 }
 

@@ -58,6 +58,7 @@ describe('LabApi host service', () => {
       'exportFormats',
       'finishRun',
       'importDataFile',
+      'importSweepFile',
       'listDataFiles',
       'listGraphs',
       'listRuns',

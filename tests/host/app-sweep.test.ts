@@ -3,7 +3,7 @@
 // runs while it goes, one sweep at a time, stop and resume without repeating finished runs, and results,
 // chart series and CSV that agree with the run folders.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -130,5 +130,32 @@ describe('Sweep view host calls', () => {
     const reply = await callLab(desktop, 'startSweep', ['workspace:tiny.json']);
     expect(reply).toMatchObject({ error: { code: 'unsupported', message: /statelab sweep .*tiny\.json/ } });
     expect(await callLab(desktop, 'sweepResults', ['workspace:tiny.json'])).toHaveProperty('result');
+  });
+});
+
+describe('adding a sweep file to the workspace', () => {
+  it('checks it first, saves it in sweeps/, and never replaces an existing file', async () => {
+    const text = JSON.stringify({ ...tiny, name: 'added' });
+    await expect(client.importSweepFile('bad.json', '{"format": "statelab-sweep"')).rejects.toMatchObject({
+      code: 'bad-arguments',
+      message: /bad\.json: malformed JSON/,
+    });
+    await expect(
+      client.importSweepFile('bad.json', JSON.stringify({ ...tiny, train: { ...tiny.train, lr: 'fast' } })),
+    ).rejects.toMatchObject({ code: 'bad-arguments', message: /bad\.json: train\.lr/ });
+    expect(await client.importSweepFile('added.json', text)).toEqual({
+      ref: 'workspace:added.json',
+      name: 'added',
+      description: tiny.description,
+      bundled: false,
+    });
+    expect(readFileSync(join(workspaceDir, 'sweeps', 'added.json'), 'utf8')).toBe(text);
+    await expect(client.importSweepFile('added.json', JSON.stringify(tiny))).rejects.toMatchObject({
+      message: /sweeps\/added\.json already exists/,
+    });
+    expect(readFileSync(join(workspaceDir, 'sweeps', 'added.json'), 'utf8')).toBe(text);
+    expect(await callLab(host, 'importSweepFile', ['../x.json', text])).toMatchObject({
+      error: { code: 'bad-arguments' },
+    });
   });
 });

@@ -74,6 +74,7 @@ const VALID: Partial<Record<LabMethod, unknown[]>> = {
   sweepResults: ['workspace:mine.json'],
   sweepChart: ['workspace:mine.json', 'd_model'],
   sweepCsv: ['workspace:mine.json'],
+  importSweepFile: ['mine.json', '{}'],
 };
 
 /** Methods whose first argument names a file or run inside the workspace. */

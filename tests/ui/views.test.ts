@@ -1,7 +1,7 @@
 // The Export, Sweep and Distill views in Debian's Chromium (browser mode, SwiftShader WebGPU), each on tiny
 // models the host prepares directly in the workspace. Screenshots go to test-results/ (look at them).
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,10 +129,25 @@ describe('Sweep view', () => {
       seeds: [1, 2],
       metric: 'val_loss',
     };
-    mkdirSync(join(ui.workspaceDir, 'sweeps'), { recursive: true });
-    writeFileSync(join(ui.workspaceDir, 'sweeps', 'tiny.json'), JSON.stringify(sweep));
     await page.click('[data-nav="sweep"]');
-    await page.click('[data-sweep="workspace:tiny.json"]');
+    await page.waitForSelector('[data-sweep="bundled:ci-tiny.json"]');
+    // A broken file is refused with the field named; a good one is added to the workspace and opened.
+    await page.setInputFiles('[data-action="sweep-import"]', {
+      name: 'broken.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify({ ...sweep, train: { ...sweep.train, lr: 'fast' } })),
+    });
+    await expect.poll(() => page.textContent('[data-testid="sweep-error"]')).toMatch(/broken\.json: train\.lr/);
+    expect(await page.locator('[data-sweep="workspace:broken.json"]').count()).toBe(0);
+    // The refusal is an HTTP 400, which Chromium logs; it is the only problem so far.
+    expect(ui.problems.splice(0)).toEqual([expect.stringMatching(/status of 400/)]);
+    await page.setInputFiles('[data-action="sweep-import"]', {
+      name: 'tiny.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(sweep)),
+    });
+    await expect.poll(() => page.getAttribute('[data-sweep="workspace:tiny.json"]', 'aria-pressed')).toBe('true');
+    expect(readFileSync(join(ui.workspaceDir, 'sweeps', 'tiny.json'), 'utf8')).toBe(JSON.stringify(sweep));
     await expect.poll(() => page.textContent('[data-testid="sweep-name"]')).toBe('ui-tiny');
     expect(await page.getAttribute('[data-testid="sweep-grid"]', 'data-points')).toBe('6');
     expect(await page.textContent('[data-testid="sweep-grid"]')).toMatch(/6 runs = 1 family × 3 d_model × 2 seeds/);

@@ -3,7 +3,7 @@
 // one sweep running at a time on the host's GPU, its progress kept for the page to poll, and results,
 // chart series and CSV read back from the run folders, exactly as `statelab sweep` reads them.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   LabApiError,
@@ -24,6 +24,8 @@ import {
   sweepResults,
   type SweepHandle,
 } from '../sweeps/index.js';
+import { parseSweep } from '../../../shared/sweeps/parse.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { chartSeries } from '../sweeps/results.js';
 import { confined } from './confine.js';
 import type { Workspace } from './workspace.js';
@@ -67,6 +69,28 @@ export class AppSweeps {
         : confined(this.workspace(method).root, join(sweepsDir(this.workspace(method)), file), `sweeps/${file}`);
     if (!existsSync(path)) throw new LabApiError('not-found', `${method}: no sweep file ${ref}`);
     return path;
+  }
+
+  /** Saves a picked sweep file into sweeps/ after checking its shape; never replaces an existing file. */
+  import(name: string, text: string): SweepFileInfo {
+    const workspace = this.workspace('importSweepFile');
+    const sweep = checked(() => parseSweep(text, name));
+    const dir = sweepsDir(workspace);
+    mkdirSync(dir, { recursive: true });
+    const path = confined(workspace.root, join(dir, name), `sweeps/${name}`);
+    if (existsSync(path)) {
+      throw new LabApiError(
+        'bad-arguments',
+        `importSweepFile: sweeps/${name} already exists; rename the file to add it beside the existing one`,
+      );
+    }
+    writeFileAtomic(path, text);
+    return {
+      ref: `workspace:${name}`,
+      name: sweep.name,
+      ...(sweep.description ? { description: sweep.description } : {}),
+      bundled: false,
+    };
   }
 
   read(ref: SweepRef): SweepPlan {

@@ -129,6 +129,18 @@ export const useSweepsStore = defineStore('sweeps', () => {
     }
   }
 
+  /** Adds a sweep file the user picked to the workspace (the host checks it first) and opens it. */
+  async function importFile(file: File): Promise<void> {
+    problem.value = null;
+    try {
+      const added = await lab.importSweepFile(file.name, await file.text());
+      await refreshFiles();
+      await choose(added.ref);
+    } catch (error) {
+      problem.value = (error as Error).message;
+    }
+  }
+
   async function downloadCsv(): Promise<void> {
     if (!chosen.value || !plan.value) return;
     try {
@@ -155,6 +167,7 @@ export const useSweepsStore = defineStore('sweeps', () => {
     start,
     stop,
     attach,
+    importFile,
     downloadCsv,
   };
 });
