@@ -187,6 +187,10 @@ describe('Sweep view', () => {
     await page.setViewportSize({ width: 1400, height: 1500 }); // the whole view in one picture
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${RESULTS}/ui-sweep.png` });
+    await page.click('[data-action="theme"]');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${RESULTS}/ui-sweep-dark.png` });
+    await page.click('[data-action="theme"]');
     await page.setViewportSize({ width: 1400, height: 900 });
     expect(ui.problems).toEqual([]);
   }, 240_000);
