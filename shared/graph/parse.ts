@@ -29,7 +29,8 @@ const MIGRATIONS: Record<number, (doc: Json) => Json> = { 1: migrate1to2 };
 export function parseGraph(text: string, source = 'graph'): GraphDoc {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // A byte-order mark (Windows editors write one) is not part of the JSON.
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     const detail = (error as Error).message;
     const truncated = /end of (JSON )?input|Unterminated/i.test(detail) ? ' (the file looks truncated)' : '';

@@ -25,6 +25,17 @@ export interface RunInfo {
   message?: string;
 }
 
+/** A run folder file that is missing, torn or not what StateLab writes; the message starts with its path. */
+export class RunFolderError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'RunFolderError';
+  }
+}
+
 export class Run {
   constructor(readonly dir: string) {}
 
@@ -33,11 +44,27 @@ export class Run {
   }
 
   info(): RunInfo {
-    return readJson(join(this.dir, 'run.json')) as RunInfo;
+    const path = join(this.dir, 'run.json');
+    const info = readJson(path) as Record<string, unknown>;
+    const problem =
+      !info || typeof info !== 'object' || Array.isArray(info)
+        ? 'is not a JSON object'
+        : !isRecord(info.data)
+          ? '"data" is not an object'
+          : !isRecord(info.train)
+            ? '"train" is not an object'
+            : typeof info.status !== 'string'
+              ? '"status" is not a string'
+              : null;
+    if (problem) throw new RunFolderError(path, `not a StateLab run description: ${problem}`);
+    return info as unknown as RunInfo;
   }
 
   graph(): GraphDoc {
-    return readJson(join(this.dir, 'graph.json')) as GraphDoc;
+    const path = join(this.dir, 'graph.json');
+    const graph = readJson(path);
+    if (!isRecord(graph)) throw new RunFolderError(path, 'not a graph document (not a JSON object)');
+    return graph as unknown as GraphDoc;
   }
 
   writeInfo(info: RunInfo): void {
@@ -65,11 +92,18 @@ export class Run {
     const rows: MetricsRow[] = [];
     lines.forEach((line, i) => {
       if (!line.trim()) return;
+      let row: unknown;
       try {
-        rows.push(JSON.parse(line) as MetricsRow);
+        row = JSON.parse(line);
       } catch {
-        if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: corrupted metrics line`);
+        // Only the last line may be torn (a process killed mid-append); anything else is corruption.
+        if (i < lines.length - 2) throw new RunFolderError(`${path}:${i + 1}`, 'corrupted metrics line');
+        return;
       }
+      if (!isRecord(row) || typeof row.step !== 'number' || !Number.isInteger(row.step)) {
+        throw new RunFolderError(`${path}:${i + 1}`, 'a metrics row needs an integer "step"');
+      }
+      rows.push(row as unknown as MetricsRow);
     });
     return rows;
   }
@@ -118,14 +152,35 @@ export class Run {
     const steps = this.checkpointSteps();
     const chosen = step ?? steps[steps.length - 1];
     if (chosen === undefined || !steps.includes(chosen)) {
-      throw new Error(`run ${this.id}: no checkpoint${step !== undefined ? ` at step ${step}` : ''} (have: ${steps.join(', ') || 'none'})`);
+      throw new RunFolderError(
+        this.dir,
+        `run ${this.id}: no checkpoint${step !== undefined ? ` at step ${step}` : ''} (have: ${steps.join(', ') || 'none'})`,
+      );
     }
     const base = join(this.dir, 'checkpoints', `step-${String(chosen).padStart(7, '0')}`);
-    const model = decodeCheckpoint(readFileSync(`${base}.safetensors`), `${base}.safetensors`);
-    const optim = decodeCheckpoint(readFileSync(`${base}.optim.safetensors`), `${base}.optim.safetensors`);
+    const read = (path: string) => {
+      try {
+        return decodeCheckpoint(readFileSync(path), path);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith(path)) throw error; // names the file already
+        throw new RunFolderError(path, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+    };
+    const model = read(`${base}.safetensors`);
+    const optimPath = `${base}.optim.safetensors`;
+    const optim = read(optimPath);
     const stateJson = optim.metadata.trainer_state;
-    if (!stateJson) throw new Error(`${base}.optim.safetensors: missing trainer_state metadata`);
-    return { step: chosen, params: model.tensors, optimizer: optim.tensors, state: JSON.parse(stateJson) as TrainerState };
+    if (!stateJson) throw new RunFolderError(optimPath, 'missing trainer_state metadata');
+    let state: unknown;
+    try {
+      state = JSON.parse(stateJson);
+    } catch (error) {
+      throw new RunFolderError(optimPath, `trainer_state is not valid JSON (${(error as Error).message})`);
+    }
+    if (!isRecord(state) || !Number.isInteger(state.step) || !Number.isInteger(state.optimizerStep)) {
+      throw new RunFolderError(optimPath, 'trainer_state needs integer "step" and "optimizerStep"');
+    }
+    return { step: chosen, params: model.tensors, optimizer: optim.tensors, state: state as unknown as TrainerState };
   }
 }
 
@@ -165,16 +220,20 @@ function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 function readJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new RunFolderError(path, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path}: malformed JSON (${(error as Error).message})`);
+    throw new RunFolderError(path, `malformed JSON (${(error as Error).message})`);
   }
 }
