@@ -137,7 +137,7 @@ describe('refused before anything runs', () => {
       memoryBudgetMB: 1024,
     });
     expect(() => planSweep(big, join(dir, 'x.json'))).toThrow(
-      /4 of 8 runs cannot start:\n {2}- run gla-dmodel512-s1: needs an estimated \d+ MiB to train \(parameters and optimizer \d+ MiB, activations \d+ MiB, mixer states \d+ MiB at batch 4096 × 16 tokens\), over the memory budget of 1024 MiB/,
+      /4 of 8 runs cannot start:\n {2}- run gla-dmodel512-s1: needs an estimated \d+ MiB to train \(parameters and optimizer \d+ MiB, activations \d+ MiB, mixer states \d+ MiB at batch 4096 × 16 tokens, plus the buffer pool's size classes\), over the memory budget of 1024 MiB/,
     );
     // the CLI's --memory-budget overrides the file's
     expect(() => loadSweep(fileOf(big), { memoryBudgetMB: 1 << 20 })).not.toThrow();

@@ -1,7 +1,7 @@
 // A real sweep on the GPU (tiny models, a few steps): stopped in the middle of a run and continued
 // without repeating finished runs; the results table, CSV and best-of agree with the run folders.
 
-import { readFileSync, writeFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,9 @@ import { sweepCommand } from '../../main/cli/sweep.js';
 import { RunStore } from '../../main/host/runs/run-store.js';
 import { loadSweep, parseCsv, sweepResults, sweepStatus } from '../../main/host/sweeps/index.js';
 import { startSweep } from '../../main/host/sweeps/runner.js';
+import { trainRun } from '../../main/host/train-run.js';
+import { templatePath } from '../../main/host/templates.js';
+import { parseGraph } from '../../shared/graph/parse.js';
 import { chartSeries } from '../../main/host/sweeps/results.js';
 import { readState } from '../../main/host/sweeps/state.js';
 import { estimateTrainMemory } from '../../main/host/sweeps/memory.js';
@@ -152,6 +155,18 @@ describe('sweep runner', () => {
     const fourth = await startSweep(planned, { runsDir }).done;
     expect(fourth).toMatchObject({ ran: 0, skipped: 4 });
     expect(folders()).toHaveLength(4);
+
+    // 7. without the state file, finished runs are recognised by their run folders and only re-evaluated
+    const linesAll = folders().map(metricLines);
+    rmSync(join(runsDir, 'sweeps'), { recursive: true });
+    const trained: string[] = [];
+    const fifth = await startSweep(planned, { runsDir }, { onMetrics: (p) => trained.push(p.id) }).done;
+    expect(fifth).toMatchObject({ status: 'finished', failed: 0 });
+    expect(trained).toEqual([]);
+    expect(folders().map(metricLines)).toEqual(linesAll);
+    expect(sweepResults(file, runsDir).rows.map((r) => [r.id, r.metric, r.best])).toEqual(
+      results.rows.map((r) => [r.id, r.metric, r.best]),
+    );
   });
 
   it('a per-run time cap ends a run as a finished point; a reached metric target skips the other learning rates', async () => {
@@ -182,5 +197,30 @@ describe('sweep runner', () => {
       message: 'conv-lr0.003 already reached the target 0 of mqar_accuracy',
     });
     expect(new RunStore(runs).list()).toHaveLength(1);
+  });
+
+  it('the memory estimate is not below the measured peak for the mixers with the largest scans', async () => {
+    const runs = join(dir, 'memory-runs');
+    for (const template of ['mamba2', 'rwkv7', 'llama']) {
+      const graph = parseGraph(readFileSync(templatePath(template)!, 'utf8'));
+      graph.model = { d_model: 32, vocab_size: 128 };
+      const { run } = await trainRun({
+        graph,
+        data: { kind: 'task', task: 'mqar', params: { vocab_size: 128, seq_len: 64, num_kv_pairs: 4 } },
+        runsDir: runs,
+        steps: 2,
+        batch: 4,
+        seqLen: 64,
+        lr: 1e-3,
+        seed: 1,
+        evalEvery: 0,
+        checkpointEvery: 0,
+      });
+      const peak = Math.max(...run.metrics().map((r) => r.memory_bytes));
+      const estimate = estimateTrainMemory(compileGraph(graph), 4, 64).totalBytes;
+      expect(peak, template).toBeGreaterThan(0);
+      expect(peak, template).toBeLessThanOrEqual(estimate);
+      expect(estimate, template).toBeLessThan(4 * peak); // an estimate, not a blanket refusal
+    }
   });
 });

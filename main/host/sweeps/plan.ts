@@ -109,7 +109,7 @@ function planPoint(point: SweepPoint, dir: string, budgetBytes: number, budgetMB
     throw new Error(
       `needs an estimated ${mib(memory.totalBytes)} to train (parameters and optimizer ${mib(memory.paramBytes)}, ` +
         `activations ${mib(memory.activationBytes)}, mixer states ${mib(memory.stateBytes)} at batch ` +
-        `${point.train.batch} × ${seqLen} tokens), over the memory budget of ${budgetMB} MiB; ` +
+        `${point.train.batch} × ${seqLen} tokens, plus the buffer pool's size classes), over the memory budget of ${budgetMB} MiB; ` +
         `lower batch, seqLen or width, or raise memoryBudgetMB`,
     );
   }
