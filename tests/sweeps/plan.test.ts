@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeCatalogue } from '../../gpu/graph/catalogue.js';
 import { sweepCommand } from '../../main/cli/sweep.js';
 import { listSweeps, loadSweep, planSweep, readSweep } from '../../main/host/sweeps/index.js';
-import { markBest, type SweepRow } from '../../main/host/sweeps/results.js';
+import { markBest, summarize, type SweepRow } from '../../main/host/sweeps/results.js';
 import { setParam } from '../../shared/sweeps/expand.js';
 import { parseSweep } from '../../shared/sweeps/parse.js';
 import type { SweepFile } from '../../shared/sweeps/schema.js';
@@ -258,5 +258,39 @@ describe('best-of', () => {
     const table = rows([3, 2, 1, 4, 5, 6, 8, 7]).map((r) => ({ ...r }));
     markBest(table, lossPlan);
     expect(table.map((r) => r.best)).toEqual([false, true, true, false, true, false, false, true]);
+  });
+
+  it('averages the chosen runs over seeds: mean, sample standard deviation, range and the chosen values', () => {
+    const twoSeeds = planSweep(
+      sweep({
+        seeds: [1, 2],
+        graphs: [{ family: 'gla', template: 'gla' }],
+        axes: { d_model: [16], 'train.lr': [0.001, 0.01] },
+      }),
+      join(dir, 'x.json'),
+    );
+    // points: lr .001 s1, lr .001 s2, lr .01 s1, lr .01 s2
+    const metrics = [0.5, 0.9, 0.7, 0.3];
+    const table: SweepRow[] = twoSeeds.points.map((p, i) => ({
+      index: i,
+      id: p.id,
+      family: p.family,
+      axes: p.axes,
+      seed: p.seed,
+      status: 'done',
+      params: p.params,
+      stateBytes: p.stateBytes,
+      metric: metrics[i],
+      best: false,
+    }));
+    markBest(table, twoSeeds);
+    expect(table.map((r) => r.best)).toEqual([false, true, true, false]); // seed 1 → lr .01 (0.7), seed 2 → lr .001 (0.9)
+    const [config] = summarize(table, twoSeeds);
+    expect(config.n).toBe(2);
+    expect(config.mean).toBeCloseTo(0.8, 12);
+    expect(config.std).toBeCloseTo(Math.sqrt(((0.7 - 0.8) ** 2 + (0.9 - 0.8) ** 2) / 1), 12);
+    expect([config.min, config.max]).toEqual([0.7, 0.9]);
+    expect(config.chosen.sort()).toEqual([0.001, 0.01]);
+    expect(config.axes).toEqual({ d_model: 16 });
   });
 });

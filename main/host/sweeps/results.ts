@@ -138,7 +138,8 @@ export function markBest(rows: SweepRow[], planned: PlannedSweep): void {
   }
 }
 
-function summarize(rows: SweepRow[], planned: PlannedSweep): ConfigSummary[] {
+/** Per configuration (best-of applied): mean, sample std, min, max over seeds. */
+export function summarize(rows: SweepRow[], planned: PlannedSweep): ConfigSummary[] {
   const bestAxis = planned.sweep.bestOf?.axis;
   const configOf = new Map(planned.points.map((p) => [p.id, p.config]));
   const groups = new Map<string, SweepRow[]>();
