@@ -4,7 +4,10 @@
 // key is asked once: query slot g (the key goes at position context + 2g) is drawn without replacement
 // with p(g) ∝ (g+1)^(power_a − 1), which strongly favours short gaps. The target at a query key's position
 // is its value; everything else is ignored. Other positions hold 0, or random tokens from [0, V) when
-// random_non_queries = 1 (Zoology's default; its paper's Figure 2 used 0).
+// random_non_queries = 1 (Zoology's default; its paper's Figure 2 used 0). The random fillers come from
+// the whole vocabulary, keys included: at Zoology's V = 8192 a key almost never reappears as a filler, but
+// at V = 128 and T = 64 each key does ~0.4 times per sequence (a distractor before its query), so small
+// vocabularies train noticeably slower with them (docs/examples/README.md §3).
 
 import type { Rng } from './random.js';
 import { int, type TaskDefinition, type TaskParams } from './task.js';

@@ -52,7 +52,7 @@ describe('implicit attention of a run', () => {
     expect(saved.results.layers[0].meanAbs).toHaveLength(12);
   });
 
-  it('LSTM layers get the Jacobian attribution (no reconstruction); RWKV-7 is named as unsupported', async () => {
+  it('LSTM layers get the Jacobian attribution (no reconstruction); RWKV-7 gets its exact matrices', async () => {
     const e = await engine();
     const runsDir = mkdtempSync(join(tmpdir(), 'statelab-implicit-'));
     const lstm = await makeRun(e, runsDir, template('lstm', 16), { seqLen: 8, name: 'lstm' });
@@ -61,9 +61,9 @@ describe('implicit attention of a run', () => {
     expect(r.result.layers[0].matrices!['0'][5][2]).toBeGreaterThan(0);
     const rwkv = await makeRun(e, runsDir, template('rwkv7'), { seqLen: 8, name: 'rwkv' });
     const w = await runImplicitAttention(e, { runsDir, run: rwkv.id, length: 6 });
-    expect(w.result.layers[0]).toMatchObject({ kind: 'rwkv7', supported: false });
-    expect(w.result.layers[0].reason).toMatch(/no implicit-attention formulation for "rwkv7"/);
-    expect(w.result.rollout).toBeNull();
+    expect(w.result.layers[0]).toMatchObject({ kind: 'rwkv7', supported: true, method: 'exact' });
+    for (const layer of w.result.layers) expect(layer.reconstructionError).toBeLessThan(1e-4);
+    expect(w.result.rollout).not.toBeNull();
   });
 
   it('refuses lengths over the limit with the size of the matrices', async () => {
