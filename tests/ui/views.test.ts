@@ -155,7 +155,10 @@ describe('Sweep view', () => {
     expect(await page.textContent('[data-action="sweep-start"]')).toMatch(/Start the sweep/);
 
     await page.click('[data-action="sweep-start"]');
-    await expect.poll(() => page.getAttribute('[data-testid="sweep-run"]', 'data-state')).toMatch(/running|finished/);
+    // While it runs: which run of the grid, its step and loss, and a stop button.
+    await page.waitForSelector('[data-testid="sweep-current"]', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid="sweep-current"]')).toMatch(/Run [1-6] of 6: .* step \d+ \/ 8/);
+    await page.screenshot({ path: `${RESULTS}/ui-sweep-running.png` });
     await expect
       .poll(() => page.getAttribute('[data-testid="sweep-run"]', 'data-state'), { timeout: 120_000 })
       .toBe('finished');
