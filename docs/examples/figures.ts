@@ -141,7 +141,9 @@ for (const id of byName('passkey')) {
   const capacityPath = join(runsDir, 'capacity-mqar.json');
   if (existsSync(capacityPath)) {
     const cap = JSON.parse(readFileSync(capacityPath, 'utf8'));
-    const families = [...new Set(cap.points.map((p: { mixers: string[] }) => p.mixers[0]))] as string[];
+    // Family by run name (the hybrids' first mixer is their short convolution).
+    const family = (p: { name: string }) => p.name.replace(/^mqar-/, '').replace(/-d\d+/, '');
+    const families = [...new Set(cap.points.map(family))].sort() as string[];
     charts.capacity = lineChart({
       title: 'MQAR accuracy (mean over 1–16 pairs) against state size',
       xLabel: 'recurrent state per sequence (bytes, fp32, log)',
@@ -153,7 +155,7 @@ for (const id of byName('passkey')) {
         label: f,
         color: COLORS[i],
         points: cap.points
-          .filter((p: { mixers: string[] }) => p.mixers[0] === f)
+          .filter((p: { name: string }) => family(p) === f)
           .map((p: { stateBytes: number; value: number }) => [p.stateBytes, p.value]),
       })),
     });

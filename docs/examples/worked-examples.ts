@@ -117,7 +117,8 @@ const text = () => ({ kind: 'text' as const, path: corpus, tokenizer: 'byte' });
 
 // MQAR as Zoology's Figure 2 sets it (random_non_queries off: with a vocabulary of 128 the default random
 // fillers would repeat each key ~0.4 times per sequence as a distractor; at Zoology's 8192 they almost
-// never do), batch 128, AdamW 3e-3 with cosine decay over the steps a run is expected to reach.
+// never do), batch 128, AdamW 3e-3 with cosine decay over the steps a run is expected to reach; every
+// model is Zoology's hybrid with a short convolution before each mixer (withShortConv), '-plain' without.
 const MQAR_TASK = {
   kind: 'task' as const,
   task: 'mqar',
@@ -125,12 +126,38 @@ const MQAR_TASK = {
 };
 const MQAR_MODELS = ['llama-d32', 'gla-d32', 'mamba-d32', 'llama-d64', 'gla-d64', 'mamba-d64'];
 
+/**
+ * Zoology's Hybrid[BaseConv, mixer]: every block gets a short causal convolution (3 taps, its own residual)
+ * before its mixer, so a token can see the one before it without a learned previous-token head. Without
+ * it, two-layer models sit on the "answer is one of the values" plateau (loss ≈ ln N) for many steps.
+ */
+function withShortConv(doc: GraphDoc): GraphDoc {
+  for (const block of Object.values(doc.blocks ?? {})) {
+    const mixer = block.nodes.find((n) => n.kind.startsWith('mixer.'))!;
+    const norm = block.edges.find((e) => e.to === `${mixer.id}.x`)!.from.split('.')[0];
+    const residual = block.edges.find((e) => e.from === `${mixer.id}.y`)!.to.split('.')[0];
+    block.nodes.push(
+      { id: 'conv', kind: 'mixer.shortconv', params: { kernel: 3 } },
+      { id: 'conv_residual', kind: 'add' },
+    );
+    for (const e of block.edges)
+      if (e.from === 'input.x' && (e.to === `${norm}.x` || e.to === `${residual}.a`)) e.from = 'conv_residual.y';
+    block.edges.push(
+      { from: 'input.x', to: 'conv.x' },
+      { from: 'input.x', to: 'conv_residual.a' },
+      { from: 'conv.y', to: 'conv_residual.b' },
+    );
+  }
+  return doc;
+}
+
 async function trainMqar(model: string, seconds: number): Promise<string> {
-  const [, template, width] = /^([a-z0-9_]+)-d(\d+)$/.exec(model) ?? [];
-  if (!template) throw new Error(`MQAR model "${model}" is not <template>-d<width>`);
+  const [, template, width, plain] = /^([a-z0-9_]+)-d(\d+)(-plain)?$/.exec(model) ?? [];
+  if (!template) throw new Error(`MQAR model "${model}" is not <template>-d<width>[-plain]`);
+  const doc = graph(template, Number(width), 128);
   return train({
     name: `mqar-${model}`,
-    graph: graph(template, Number(width), 128),
+    graph: plain ? doc : withShortConv(doc),
     data: MQAR_TASK,
     seqLen: 64,
     batch: 128,
