@@ -25,8 +25,8 @@ export const INSPECT_USAGE = `statelab inspect <run> --analysis <name> [options]
     states         per layer/head state RMS, mean, variance and decay over time; flags heads that explode
                    or vanish past T   --factor K (16) --every N (T/8) --probe P (validation) --ratio R (4)
                    --max-heads H (16)
-    implicit-attention  per layer the T×T matrices of one sequence (exact for linear families, Jacobian-
-                   based for LSTM/GRU/Elman/sLSTM) and their rollout   --length N (min(T, 64))
+    implicit-attention  per layer the T×T matrices of one sequence (exact for every linear family, Jacobian-
+                   based for LSTM/GRU/Elman/sLSTM/ParaRNN) and their rollout   --length N (min(T, 64))
                    --heads 0,1 --layers NAME,… --probe P --residual R (0.5)
     passkey        depth × length accuracy of a passkey-task run   --lengths N,… (0.5…16 × T)
                    --depths D (10) --samples S (20) --threshold A (0.9)
