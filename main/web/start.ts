@@ -1,6 +1,7 @@
 // `npm run web`: serves the built renderer (out/renderer) and the host services on 127.0.0.1 — the
 // app as a web page for any Chromium-based browser with WebGPU. Options: --port N (default 5180; 0 = any
-// free), --workspace DIR (default ~/StateLab: graphs, runs and exports are saved there).
+// free), --workspace DIR (default ~/StateLab: graphs, runs and exports are saved there). It prints a launch
+// address holding this launch's secret: only a browser that opened it can use the app (docs/reliability.md).
 
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
