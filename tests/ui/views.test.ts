@@ -195,6 +195,13 @@ describe('Sweep view', () => {
     await page.screenshot({ path: `${RESULTS}/ui-sweep-dark.png` });
     await page.click('[data-action="theme"]');
     await page.setViewportSize({ width: 1400, height: 900 });
+
+    // A run of the sweep opens in the Runs view with its curves.
+    const firstRun = (await page.getAttribute('[data-result] [data-open]', 'data-open'))!;
+    await page.click(`[data-open="${firstRun}"]`);
+    await expect.poll(() => page.getAttribute('main.view', 'data-view')).toBe('runs');
+    expect(await page.isChecked(`[data-run="${firstRun}"] input[type="checkbox"]`)).toBe(true);
+    await expect.poll(() => page.getAttribute('[data-testid="chart-loss"]', 'data-points')).toBe('8');
     expect(ui.problems).toEqual([]);
   }, 240_000);
 });
