@@ -218,14 +218,6 @@ export class AppSweeps {
   csv(ref: SweepRef): string {
     return checked(() => sweepCsv(this.path('sweepCsv', ref), this.workspace('sweepCsv').runsDir));
   }
-
-  /** Stops a running sweep when the host shuts down (its runs stay resumable). */
-  async close(): Promise<void> {
-    const active = this.active;
-    if (!active) return;
-    active.handle.stop();
-    await active.handle.done.catch(() => undefined);
-  }
 }
 
 /** Sweep errors are the user's to fix (they name the file, field, graph or node): bad-arguments. */
