@@ -239,19 +239,18 @@ describe('StateLab in Chromium (browser mode)', () => {
     expect(await page.textContent('[data-testid="data-summary"]')).toMatch(/Keeper of the North Light/);
     const settings = { steps, batch: 4, seqLen: 16, lr: 0.02, evalEvery: 8, checkpointEvery: 12 };
     for (const [key, value] of Object.entries(settings)) await page.fill(`[data-setting="${key}"]`, String(value));
-    // Record the gaps between animation frames, and main-thread tasks over 50 ms, while the run goes: the
-    // Worker must leave the UI thread free.
+    // Record every gap between animation frames and every main-thread task over 50 ms while the run goes.
     await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; longTasks: number[]; stopFrames: boolean };
-      w.frameGaps = [];
+      const w = window as unknown as { frames: number[][]; longTasks: number[][]; stopFrames: boolean };
+      w.frames = [];
       w.longTasks = [];
       w.stopFrames = false;
       new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) w.longTasks.push(Math.round(entry.duration));
+        for (const e of list.getEntries()) w.longTasks.push([Math.round(e.startTime), Math.round(e.duration)]);
       }).observe({ type: 'longtask' });
       let last = performance.now();
       const tick = (now: number) => {
-        w.frameGaps.push(now - last);
+        w.frames.push([Math.round(now), now - last]);
         last = now;
         if (!w.stopFrames) requestAnimationFrame(tick);
       };
@@ -260,6 +259,7 @@ describe('StateLab in Chromium (browser mode)', () => {
     await page.click('[data-action="start"]');
     const points = () => page.getAttribute('[data-testid="chart-loss"]', 'data-points').then(Number);
     await expect.poll(points, { timeout: 150_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    const warm = await page.evaluate(() => performance.now());
 
     await page.click('[data-action="pause"]');
     await expect.poll(() => status().getAttribute('data-status'), { timeout: 60_000 }).toBe('paused');
@@ -271,32 +271,25 @@ describe('StateLab in Chromium (browser mode)', () => {
     await expect
       .poll(() => status().getAttribute('data-status'), { timeout: 150_000, interval: 500 })
       .toMatch(/completed|failed/);
-    const { gaps, longTasks } = await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; longTasks: number[]; stopFrames: boolean };
+    const { frames, longTasks } = await page.evaluate(() => {
+      const w = window as unknown as { frames: number[][]; longTasks: number[][]; stopFrames: boolean };
       w.stopFrames = true;
-      return { gaps: w.frameGaps.slice(1), longTasks: w.longTasks };
+      return { frames: w.frames.slice(1), longTasks: w.longTasks };
     });
     expect(await page.locator('[data-testid="train-error"]').count(), await page.content()).toBe(0);
     expect(await status().getAttribute('data-status')).toBe('completed');
-    expect(gaps.length).toBeGreaterThan(100);
-    writeFileSync(join(RESULTS, 'ui-frame-gaps.json'), JSON.stringify({ gaps, longTasks }));
-    // Frame gaps are measured and reported here (and saved above), not held to a strict time: on a 2-core
-    // machine that runs SwiftShader's CPU WebGPU beside the page, the OS can delay any frame whatever the
-    // page does. What the page controls is asserted: training never freezes it (no gap of a second) and
-    // its main thread runs no long task (training lives in the Worker).
-    const sorted = [...gaps].sort((a, b) => a - b);
-    const slow = gaps.filter((g) => g >= 100).length;
-    console.log(
-      `frame gaps while training: median ${Math.round(sorted[sorted.length >> 1])} ms, max ${Math.round(sorted[sorted.length - 1])} ms, ${slow} of ${gaps.length} ≥ 100 ms`,
+    writeFileSync(join(RESULTS, 'ui-frame-gaps.json'), JSON.stringify({ warm, frames, longTasks }));
+    // The renderer never blocks: no task of the page reaches 100 ms during the whole run, and once the kernels
+    // are compiled every frame comes within 100 ms. (Before that, SwiftShader compiles the pipelines inside
+    // Chromium's GPU process, which also composites the page: frames can stall there — seconds, once — with
+    // no work of the page behind it; those gaps are kept in test-results/ui-frame-gaps.json, not asserted.)
+    expect(Math.max(0, ...longTasks.map(([, d]) => d)), `main-thread tasks: ${JSON.stringify(longTasks)}`).toBeLessThan(
+      100,
     );
-    expect(
-      Math.max(...gaps),
-      `frame gaps: ${gaps
-        .filter((g) => g > 50)
-        .map(Math.round)
-        .join(', ')}`,
-    ).toBeLessThan(1000);
-    expect(Math.max(0, ...longTasks), `main-thread tasks over 50 ms: ${longTasks.join(', ')}`).toBeLessThan(250);
+    const running = frames.filter(([t]) => t > warm).map(([, gap]) => gap);
+    expect(running.length).toBeGreaterThan(100);
+    const late = running.filter((g) => g >= 100).map(Math.round);
+    expect(Math.max(...running), `frame gaps of 100 ms or more while training: ${late.join(', ')}`).toBeLessThan(100);
 
     expect(await points()).toBe(steps);
     const chart = page.locator('[data-testid="chart-loss"]');
