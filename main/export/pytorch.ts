@@ -12,28 +12,9 @@ import { ExportError } from './errors.js';
 import { writeHfFolder } from './hf.js';
 import { buildPlan, nodeWhere, type ExportPlan } from './plan.js';
 import type { ExportSource } from './source.js';
+import { PYTORCH_CLASSES } from './pytorch-classes.js';
 
 const PYTHON_DIR = new URL('./python/', import.meta.url);
-
-/** Per mixer kind: the template file with its class and the callable that MIXERS maps the kind to. */
-export const PYTORCH_CLASSES: Record<string, { file: string; factory: string }> = {
-  shortconv: { file: 'shortconv.py', factory: 'ShortConvMixer' },
-  attention: { file: 'attention.py', factory: 'Attention' },
-  mingru: { file: 'min_rnn.py', factory: 'MinGRU' },
-  minlstm: { file: 'min_rnn.py', factory: 'MinLSTM' },
-  hgrn: { file: 'hgrn.py', factory: 'HGRN' },
-  mamba: { file: 'mamba.py', factory: 'Mamba' },
-  deltanet: { file: 'delta_rule.py', factory: 'deltanet' },
-  gated_deltanet: { file: 'delta_rule.py', factory: 'gated_deltanet' },
-  deltaproduct: { file: 'delta_rule.py', factory: 'deltaproduct' },
-  lstm: { file: 'fused_rnn.py', factory: 'lstm' },
-  gru: { file: 'fused_rnn.py', factory: 'gru' },
-  elman: { file: 'fused_rnn.py', factory: 'elman' },
-  slstm: { file: 'fused_rnn.py', factory: 'slstm' },
-  hawk: { file: 'hawk.py', factory: 'Hawk' },
-  lru: { file: 'lru.py', factory: 'LRU' },
-  s4d: { file: 's4d.py', factory: 'S4D' },
-};
 
 /**
  * Node ids become attribute names of nn.Modules (that is what makes parameter names match); an id equal

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../shared/formats/safetensors.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { buildPlan } from '../../main/export/plan.js';
-import { modelPy, PYTORCH_CLASSES, writePytorchPackage } from '../../main/export/pytorch.js';
+import { modelPy, writePytorchPackage } from '../../main/export/pytorch.js';
+import { PYTORCH_CLASSES } from '../../main/export/pytorch-classes.js';
 import { FAMILY_CASES, familyGraph } from '../../bench/parity/families.js';
 import { formatPython, lintPython, testParams } from './helpers.js';
 
