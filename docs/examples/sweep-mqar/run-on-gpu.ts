@@ -3,7 +3,9 @@
 // per-run overhead: engine start, kernel compilation, MQAR evaluation), so the whole grid fits the call;
 // after every run the results table is rewritten to <out>/results.json and results.csv, so a call cut
 // short still brings back what finished.
-//   node run.mjs <sweep.json> <runs dir> <out dir> <seconds for the sweep>
+//   node run.mjs <sweep.json> <runs dir> <out dir> <seconds for the sweep> [i/n]
+// With `i/n` the process runs only grid points i, i+n, i+2n, … (a shard): several processes share one
+// GPU (tiny models leave most of it idle) and merge-shards.ts joins their runs folders afterwards.
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { resultsCsv } from '../../../main/host/sweeps/csv.js';
 import { sweepResults } from '../../../main/host/sweeps/results.js';
 import { startSweep } from '../../../main/host/sweeps/runner.js';
 
-const [file, runsDir, out, budgetArg] = process.argv.slice(2);
+const [file, runsDir, out, budgetArg, shardArg] = process.argv.slice(2);
 const budgetS = Number(budgetArg);
 if (!file || !runsDir || !out || !(budgetS > 0)) throw new Error('usage: run.mjs <sweep.json> <runs> <out> <seconds>');
 mkdirSync(out, { recursive: true });
@@ -21,7 +23,11 @@ const log = (line: string) => {
   appendFileSync(join(out, 'log.txt'), `${line}\n`);
 };
 
-const planned = loadSweep(file);
+const whole = loadSweep(file);
+const [shard, shards] = (shardArg ?? '0/1').split('/').map(Number);
+if (!(shards >= 1 && shard >= 0 && shard < shards))
+  throw new Error(`shard must be i/n with 0 ≤ i < n (got ${shardArg})`);
+const planned = { ...whole, points: whole.points.filter((_, i) => i % shards === shard) };
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
 let overheadS = 6; // first guess, replaced by the measured mean after the first run
@@ -34,7 +40,7 @@ const save = () => {
   writeFileSync(join(out, 'results.csv'), resultsCsv(results));
 };
 
-log(`${planned.sweep.name}: ${planned.points.length} runs in ${budgetS} s`);
+log(`${planned.sweep.name} shard ${shard}/${shards}: ${planned.points.length} runs in ${budgetS} s`);
 const handle = startSweep(
   planned,
   { runsDir },
