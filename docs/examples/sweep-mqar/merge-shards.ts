@@ -17,11 +17,20 @@ const planned = loadSweep(file);
 mkdirSync(merged, { recursive: true });
 mkdirSync(out, { recursive: true });
 const state = readState(merged, planned.sweep.name);
-for (const dir of shardDirs) {
-  if (!existsSync(dir)) continue;
-  Object.assign(state.points, readState(dir, planned.sweep.name).points);
-  for (const entry of readdirSync(dir)) if (entry !== 'sweeps') renameSync(join(dir, entry), join(merged, entry));
-}
+// Run folder ids are a timestamp and a shortened run name, so two shards can make the same id: such a
+// folder gets the shard's index appended, and the shard's state entries follow it.
+shardDirs.forEach((dir, shard) => {
+  if (!existsSync(dir)) return;
+  const renamed = new Map<string, string>();
+  for (const entry of readdirSync(dir)) {
+    if (entry === 'sweeps') continue;
+    const id = existsSync(join(merged, entry)) ? `${entry}-shard${shard}` : entry;
+    renameSync(join(dir, entry), join(merged, id));
+    renamed.set(entry, id);
+  }
+  for (const [point, entry] of Object.entries(readState(dir, planned.sweep.name).points))
+    state.points[point] = entry.run ? { ...entry, run: renamed.get(entry.run) ?? entry.run } : entry;
+});
 writeState(merged, state);
 const results = sweepResults(planned, merged);
 writeFileSync(join(out, 'results.json'), `${JSON.stringify(results)}\n`);
