@@ -328,6 +328,28 @@ export interface SweepChartSeries {
   points: { x: SweepAxisValue; mean: number; std: number; min: number; max: number; n: number }[];
 }
 
+// ---- Playground view (issue 13)
+
+/** A run's checkpoint as the Playground's generation Worker needs it (the page decodes and uploads it). */
+export interface PlaygroundModel {
+  run: string;
+  name: string;
+  step: number;
+  graph: unknown;
+  /** How prompts become tokens: byte-level UTF-8, the tokenizer generation supports (as `statelab generate`). */
+  tokenizer: 'byte';
+  /** Tokens per training sequence (run.json's train.seqLen). */
+  trainLength: number | null;
+  /** The checkpoint's model safetensors, as saved. */
+  model: Uint8Array;
+}
+
+/** A named list of prompts, kept in the workspace's prompt-sets.json. */
+export interface PromptSet {
+  name: string;
+  prompts: string[];
+}
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
@@ -399,6 +421,16 @@ export interface LabApi {
   sweepCsv(ref: SweepRef): Promise<string>;
   /** Adds a sweep file the user picked to the workspace's sweeps/ (checked first; an existing file is kept). */
   importSweepFile(name: string, text: string): Promise<SweepFileInfo>;
+
+  // ---- Playground view (issue 13)
+  /** A checkpoint's weights and graph for the page's generation Worker; refused like `statelab generate` (task runs, other tokenizers). */
+  playgroundModel(runId: string, step: number): Promise<PlaygroundModel>;
+  /** The workspace's prompt sets (prompt-sets.json; none yet: an empty list). */
+  listPromptSets(): Promise<PromptSet[]>;
+  /** Adds a prompt set or replaces the one of the same name (temp-then-rename); returns every set. */
+  savePromptSet(set: PromptSet): Promise<PromptSet[]>;
+  /** Removes a prompt set by name; returns the remaining sets. */
+  deletePromptSet(name: string): Promise<PromptSet[]>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -554,6 +586,26 @@ function newRun(method: string, value: unknown): NewRunRequest {
   };
 }
 
+/** Prompt sets (Playground, issue 13): a non-blank name and 1–1000 non-empty prompts. */
+function promptSetName(method: string, name: string, value: unknown): string {
+  const text = expectString(method, name, value, 100);
+  if (!text.trim()) throw new LabApiError('bad-arguments', `${method}: ${name} must not be blank`);
+  return text;
+}
+
+function promptSet(method: string, value: unknown): PromptSet {
+  const s = expectObject(method, 'set', value);
+  if (!Array.isArray(s.prompts) || s.prompts.length === 0 || s.prompts.length > 1000) {
+    throw new LabApiError('bad-arguments', `${method}: set.prompts must be an array of 1 to 1000 prompts`);
+  }
+  const prompts = s.prompts.map((p, i) => {
+    const text = expectString(method, `set.prompts[${i}]`, p, 100_000);
+    if (!text) throw new LabApiError('bad-arguments', `${method}: set.prompts[${i}] is empty`);
+    return text;
+  });
+  return { name: promptSetName(method, 'set.name', s.name), prompts };
+}
+
 type ArgumentCheck<M extends LabMethod> = (args: unknown[]) => Parameters<LabApi[M]>;
 
 const none =
@@ -696,6 +748,20 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
       pattern('importSweepFile', 'name', args[0], SWEEP_FILE_NAME, 'a sweep file name (name.json, no folders)'),
       expectString('importSweepFile', 'text', args[1], 1 << 20),
     ];
+  },
+  // ---- Playground view (issue 13)
+  playgroundModel: (args) => {
+    expectCount('playgroundModel', args, ['runId', 'step']);
+    return [runId('playgroundModel', args[0]), step('playgroundModel', args[1])];
+  },
+  listPromptSets: none('listPromptSets'),
+  savePromptSet: (args) => {
+    expectCount('savePromptSet', args, ['set']);
+    return [promptSet('savePromptSet', args[0])];
+  },
+  deletePromptSet: (args) => {
+    expectCount('deletePromptSet', args, ['name']);
+    return [promptSetName('deletePromptSet', 'name', args[0])];
   },
 };
 

@@ -17,6 +17,7 @@ import {
   type WorkspaceInfo,
 } from '../../shared/lab-api.js';
 import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
+import { playgroundModel, PromptSets } from './app/app-generate.js';
 import { exportDownload, exportFolderName, exportFormats, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
 import { AppSweeps } from './app/app-sweeps.js';
@@ -84,6 +85,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   if (options.workspaceDir) openWorkspace(options.workspaceDir);
   const runs = new AppRuns(textDir, { statelab: info.version, app: options.mode, ...info.versions });
   const sweeps = new AppSweeps(current, options.mode !== 'electron'); // Sweep view (issue 14)
+  const promptSets = new PromptSets(current); // Playground view (issue 13)
 
   return {
     appInfo: async () => structuredClone(info),
@@ -143,6 +145,12 @@ export function createLabService(options: LabServiceOptions): LabApi {
     sweepChart: async (ref, xAxis) => sweeps.chart(ref, xAxis),
     sweepCsv: async (ref) => sweeps.csv(ref),
     importSweepFile: async (name, text) => sweeps.import(name, text),
+
+    // ---- Playground view (issue 13)
+    playgroundModel: async (runId, step) => playgroundModel(current('playgroundModel').runsDir, runId, step),
+    listPromptSets: async () => promptSets.list(),
+    savePromptSet: async (set) => promptSets.save(set),
+    deletePromptSet: async (name) => promptSets.delete(name),
   };
 }
 

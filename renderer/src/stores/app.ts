@@ -5,7 +5,8 @@ import { ref, watch } from 'vue';
 import type { AppInfo, WorkspaceInfo } from '../../../shared/lab-api';
 import { lab } from '../lab';
 
-export type ViewId = 'build' | 'data' | 'train' | 'runs' | 'sweep' | 'inspect' | 'export' | 'diagnostics';
+export type ViewId =
+  'build' | 'data' | 'train' | 'runs' | 'sweep' | 'inspect' | 'playground' | 'export' | 'diagnostics';
 export type Theme = 'light' | 'dark';
 
 /** Things other parts of the app (the menu) ask the editor to show or do. */
@@ -29,6 +30,7 @@ export const VIEWS: ViewEntry[] = [
     label: 'Inspect',
     arrives: { issue: 8, what: 'state capacity, length extrapolation, state collapse and implicit attention' },
   },
+  { id: 'playground', label: 'Playground' }, // issue 13
   { id: 'export', label: 'Export' },
   { id: 'diagnostics', label: 'GPU diagnostics' },
 ];
