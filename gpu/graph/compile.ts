@@ -12,7 +12,7 @@ import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
 import { mixerFactory, type Mixer, type MixerState } from '../nn/mixer.js';
 import { countParams, paramView, prefixed, type ParamMap, type ParamSpec } from '../nn/module.js';
-import { builtinForward, builtinParamSpecs } from './builtin-nodes.js';
+import { builtinForward, builtinParamSpecs, statefulBuiltin } from './builtin-nodes.js';
 import { MIXER_PREFIX, mixerWidthCheck, nodeCatalogue } from './catalogue.js';
 
 /** Figures per named module (a top-level node, or one copy of a block node). */
@@ -77,11 +77,13 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
 
   const mixers = new Map<ResolvedNode, Mixer>();
   const mixerOf = (r: ResolvedNode): Mixer | undefined => {
-    if (!r.spec.kind.startsWith(MIXER_PREFIX)) return undefined;
     let mixer = mixers.get(r);
     if (!mixer) {
-      mixer = mixerFactory(r.spec.kind.slice(MIXER_PREFIX.length)).create(r.inWidth, r.params);
-      mixers.set(r, mixer);
+      mixer = r.spec.kind.startsWith(MIXER_PREFIX)
+        ? mixerFactory(r.spec.kind.slice(MIXER_PREFIX.length)).create(r.inWidth, r.params)
+        : // Built-in kinds with state (learned positions) take the mixer path: parallel, step, carried state.
+          statefulBuiltin(r.spec.kind, r.inWidth, r.params);
+      if (mixer) mixers.set(r, mixer);
     }
     return mixer;
   };

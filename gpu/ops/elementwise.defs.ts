@@ -62,6 +62,18 @@ export const UNARY = {
     cpu: (x) => x * normalCdf(x),
     cpuGrad: (x) => normalCdf(x) + x * normalPdf(x),
   },
+  // GELU's tanh approximation (GPT-2's gelu_new, torch's gelu(approximate='tanh')):
+  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+  gelu_tanh: {
+    forward: '0.5 * x * (1.0 + tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x)))',
+    backward:
+      'g * (0.5 * (1.0 + tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x))) + 0.5 * x * (1.0 - tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x)) * tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x))) * 0.79788456080286536 * (1.0 + 0.134145 * x * x))',
+    cpu: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+    cpuGrad: (x) => {
+      const t = Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3));
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * x * x);
+    },
+  },
   softplus: { forward: 'softplus_(x)', backward: 'g * sigmoid_(x)', cpu: softplus, cpuGrad: sigmoid },
   logsigmoid: {
     forward: '-softplus_(-x)',

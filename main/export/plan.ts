@@ -77,6 +77,17 @@ function planNode(r: ResolvedNode, vocab: number): PlanNode {
 }
 
 /**
+ * Kinds and options that only the HF layout stores: the PyTorch and ONNX writers have no code for them
+ * (they arrive with GPT-2 teachers, main/import/).
+ */
+function beyondCodeExporters(n: PlanNode): string | null {
+  if (n.kind === 'ffn') return 'a non-gated MLP';
+  if (n.kind === 'position_embedding') return 'learned positions';
+  if (n.kind === `${MIXER_PREFIX}attention` && n.config.o_bias === true) return 'attention with o_bias';
+  return null;
+}
+
+/**
  * Validates and compiles the graph, then flattens it. `format` checks that every mixer is one the
  * format can express; the error names each offending node and the format.
  */
@@ -98,6 +109,8 @@ export function buildPlan(doc: GraphDoc, format?: ExportFormat): { plan: ExportP
   const allowed = format ? supportedMixers(format) : 'all';
   const visit = (nodes: PlanNode[], block?: string) => {
     for (const n of nodes) {
+      const beyond = allowed === 'all' ? null : beyondCodeExporters(n);
+      if (beyond) unsupported.push(`node "${nodeWhere(n.id, block)}" (${beyond})`);
       if (!n.kind.startsWith(MIXER_PREFIX)) continue;
       const kind = n.kind.slice(MIXER_PREFIX.length);
       if (!mixerKinds.includes(kind)) mixerKinds.push(kind);

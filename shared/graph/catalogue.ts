@@ -93,6 +93,45 @@ export const BUILTIN_KINDS: NodeKindSpec[] = [
     ],
   },
   {
+    kind: 'ffn',
+    title: 'MLP (non-gated)',
+    category: 'layer',
+    description: 'down(act(up(x))) with biases: the GPT-2 / BERT feed-forward block.',
+    inputs: hiddenIn,
+    outputs: hiddenOut,
+    params: [
+      {
+        name: 'activation',
+        type: 'enum',
+        default: 'gelu_tanh',
+        choices: ['gelu', 'gelu_tanh', 'relu'],
+        help: "gelu (exact, erf), gelu_tanh (GPT-2's gelu_new) or relu.",
+      },
+      { name: 'hidden', type: 'int', default: 0, min: 0, max: 1 << 20, help: 'Hidden width; 0 = 4·d.' },
+      { name: 'bias', type: 'bool', default: true, help: 'Learned biases on both projections.' },
+    ],
+  },
+  {
+    kind: 'position_embedding',
+    title: 'Learned positions',
+    category: 'layer',
+    description:
+      "Adds a learned vector per absolute position (GPT-2's wpe); one-token steps continue from the tokens seen so far.",
+    inputs: hiddenIn,
+    outputs: hiddenOut,
+    params: [
+      {
+        name: 'max_positions',
+        type: 'int',
+        default: 1024,
+        min: 1,
+        max: 1 << 20,
+        help: 'Positions the table covers (GPT-2 n_positions); longer sequences are refused.',
+      },
+    ],
+    scope: 'top',
+  },
+  {
     kind: 'add',
     title: 'Add (residual)',
     category: 'structure',

@@ -98,7 +98,11 @@ export function attentionLayerRef(
         y,
         b,
         t,
-        matvec(P('o_proj.weight'), Array.from(o.data.subarray((b * T + t) * H * D, (b * T + t + 1) * H * D))),
+        matvec(
+          P('o_proj.weight'),
+          Array.from(o.data.subarray((b * T + t) * H * D, (b * T + t + 1) * H * D)),
+          c.oBias ? P('o_proj.bias') : undefined,
+        ),
       );
     }
   return { y, state };

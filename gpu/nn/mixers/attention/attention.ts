@@ -1,6 +1,7 @@
 // Causal multi-head softmax attention as a mixer (fla/layers/attn.py; the Llama teacher and Griffin's
 // local attention), with rotary position embeddings on q and k (RoFormer; base `rope_theta`),
-// grouped/multi-query heads, a sliding window, and the Forgetting Transformer's
+// grouped/multi-query heads, a sliding window, optional projection biases (GPT-2: q/k/v and output), and
+// the Forgetting Transformer's
 // data-dependent forget gate (fla/layers/forgetting_attn.py): logits get F_i − F_j with
 // F_t = Σ_{s≤t} log σ(w_f·x_s + b_f) per head.
 // Its state is the KV cache: the keys and values of the tokens so far (and F per token with the forget
@@ -40,6 +41,8 @@ export interface AttentionConfig {
   window: number;
   forgetGate: boolean;
   qkvBias: boolean;
+  /** A bias on the output projection (GPT-2's c_proj). */
+  oBias: boolean;
   /** RoPE frequency base; 0 = no positional encoding. */
   ropeTheta: number;
 }
@@ -65,6 +68,9 @@ export function attentionParamSpecs(c: AttentionConfig): ParamSpec[] {
         ]
       : []),
     { name: 'o_proj.weight', shape: [d, H * D], init: { kind: 'normal', std: INIT_STD } },
+    ...(c.oBias
+      ? [{ name: 'o_proj.bias', shape: [d], init: { kind: 'constant' as const, value: 0 }, noDecay: true }]
+      : []),
   ];
 }
 
@@ -114,7 +120,8 @@ function run(c: AttentionConfig, p: ParamView, x: Tensor, cache: MixerState | un
     for (const name of Object.keys(next)) next[name] = slice(next[name], 1, dropped, L);
     if (c.ropeTheta > 0) next.k = shiftPositions(next.k, -dropped, c.ropeTheta);
   }
-  return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight')), state: next };
+  const oBias = c.oBias ? p.get('o_proj.bias') : undefined;
+  return { y: linear(reshape(o, [B, T, H * D]), p.get('o_proj.weight'), oBias), state: next };
 }
 
 /** The KV cache of L tokens: k, v [B, L, kv_heads, head_dim] (and f [B, L, heads] with the forget gate). */
@@ -195,6 +202,7 @@ export function attentionConfig(dModel: number, given: MixerOptions): AttentionC
     window: o.window as number,
     forgetGate: o.forget_gate as boolean,
     qkvBias: o.qkv_bias as boolean,
+    oBias: o.o_bias as boolean,
     ropeTheta,
   };
 }
@@ -231,6 +239,7 @@ export const ATTENTION: MixerFactory = {
       help: 'Forgetting Transformer: add F_i − F_j with F the cumulative log forget gate per head (FoX).',
     },
     { name: 'qkv_bias', type: 'bool', default: false, help: 'Biases on the q, k, v projections.' },
+    { name: 'o_bias', type: 'bool', default: false, help: "A bias on the output projection (GPT-2's c_proj)." },
     {
       name: 'rope_theta',
       type: 'float',
