@@ -8,7 +8,7 @@
 //   dq = S_t do, dk = dS v, dv = dSᵀ k, dlogw = w ⊙ rowsum(dS ∘ S_{t-1}), db = dS p, da = S_{t-1} dp.
 // Sums over the value dim are per tile (partials [VT, …]) and summed afterwards. q, k, logw, a, b travel
 // packed as one [B,T,H,5,K] tensor so that the backward kernel stays within 9 storage bindings.
-// A chunked (WY-style) form with per-channel decay is not written yet; this form is O(T) sequential.
+// This form is O(T) sequential; the chunked (WY-style) training form is dplr-chunk.ts.
 
 import { record } from '../../autograd.js';
 import type { Engine } from '../../engine.js';
@@ -229,21 +229,22 @@ function uniforms(B: number, T: number, H: number, K: number, V: number, bv: num
   return bytes;
 }
 
-function checkInputs(x: DplrInputs, initialState?: Tensor) {
-  if (x.q.shape.length !== 4) throw new RangeError(`${OP}: q must be [B, T, H, K], got ${x.q.describe()}`);
+/** Shapes of the inputs and the initial state against q's [B, T, H, K]; errors name `op` and the input. */
+export function checkDplrInputs(x: DplrInputs, initialState?: Tensor, op = OP) {
+  if (x.q.shape.length !== 4) throw new RangeError(`${op}: q must be [B, T, H, K], got ${x.q.describe()}`);
   const [B, T, H, K] = x.q.shape;
   const V = x.v.shape[3];
   for (const name of ['k', 'logw', 'a', 'b'] as const) {
     if (x[name].shape.join() !== x.q.shape.join()) {
-      throw new RangeError(`${OP}: ${name} must have shape ${formatShape(x.q.shape)}, got ${x[name].describe()}`);
+      throw new RangeError(`${op}: ${name} must have shape ${formatShape(x.q.shape)}, got ${x[name].describe()}`);
     }
   }
   if (x.v.shape.length !== 4 || x.v.shape[0] !== B || x.v.shape[1] !== T || x.v.shape[2] !== H) {
-    throw new RangeError(`${OP}: v must have shape [${B},${T},${H},V], got ${x.v.describe()}`);
+    throw new RangeError(`${op}: v must have shape [${B},${T},${H},V], got ${x.v.describe()}`);
   }
   if (initialState && initialState.shape.join() !== [B, H, K, V].join()) {
     throw new RangeError(
-      `${OP}: initialState must have shape ${formatShape([B, H, K, V])}, got ${initialState.describe()}`,
+      `${op}: initialState must have shape ${formatShape([B, H, K, V])}, got ${initialState.describe()}`,
     );
   }
   return { B, T, H, K, V };
@@ -254,7 +255,7 @@ export function dplrDeltaRule(
   x: DplrInputs,
   options: { initialState?: Tensor } = {},
 ): { o: Tensor; finalState: Tensor } {
-  const d = checkInputs(x, options.initialState);
+  const d = checkDplrInputs(x, options.initialState);
   const { B, T, H, K, V } = d;
   const engine = x.q.engine;
   checkBindingLimit(OP, engine, 9);
