@@ -350,6 +350,188 @@ export interface PromptSet {
   prompts: string[];
 }
 
+// ---- Inspect view (issue 8)
+
+/** The analyses of `statelab inspect` that run on one run's checkpoint. */
+export const ANALYSIS_NAMES = [
+  'extrapolation',
+  'states',
+  'implicit-attention',
+  'passkey',
+  'mqar',
+  'state-tracking',
+] as const;
+export type AnalysisName = (typeof ANALYSIS_NAMES)[number];
+
+/** An analysis's options as `statelab inspect` takes them (camel-cased): numbers, text, lists. */
+export type AnalysisOptions = Record<string, number | string | number[] | string[]>;
+
+/** One option field: what it is, its range, and its default in words (the CLI's help). */
+export interface AnalysisOptionSpec {
+  name: string;
+  label: string;
+  kind: 'number' | 'integer' | 'integers' | 'text' | 'choice' | 'choices';
+  min?: number;
+  choices?: string[];
+  /** The default, as the CLI's help says it ("16", "T/8", "all layers"). */
+  default: string;
+}
+
+export interface AnalysisChoice {
+  name: AnalysisName;
+  label: string;
+  description: string;
+  /** False when the run cannot have it (no checkpoint, not a run of the task it needs); `reason` says why. */
+  available: boolean;
+  reason?: string;
+  options: AnalysisOptionSpec[];
+}
+
+export interface SavedAnalysisInfo {
+  /** File stem in runs/<id>/analyses/ (the analysis name). */
+  name: string;
+  step: number | null;
+  created: string | null;
+  bytes: number;
+}
+
+export interface InspectRunInfo {
+  run: string;
+  name: string;
+  /** Tokens per training sequence: what extrapolation is measured against. */
+  trainLength: number | null;
+  /** The synthetic task of a task run (null: text). */
+  task: string | null;
+  checkpoints: number[];
+  /** Mixer layer instances in execution order (implicit attention can be limited to some). */
+  layers: string[];
+  analyses: AnalysisChoice[];
+  saved: SavedAnalysisInfo[];
+  /** Whether this host can run analyses on its GPU (not from the desktop app's main process yet). */
+  canRun: boolean;
+}
+
+/** The analysis the host runs (or ran last). Analyses report no progress inside a run: elapsed time only. */
+export interface AnalysisProgress {
+  run: string;
+  analysis: AnalysisName;
+  options: AnalysisOptions;
+  state: 'running' | 'finished' | 'failed';
+  started: string;
+  seconds: number;
+  message?: string;
+}
+
+/** What the charts read of each analysis's results (the host's result types satisfy these; JSON has null for NaN). */
+export interface ExtrapolationProbeView {
+  probe: string;
+  description: string;
+  notes: string[];
+  length: number;
+  positionLoss: (number | null)[];
+  buckets: { start: number; end: number; loss: number | null; perplexity: number | null; tokens: number }[];
+  multiples: { multiple: number; start: number; end: number; loss: number | null; perplexity: number | null }[];
+  extrapolation: {
+    factor: number | null;
+    lowerBound: boolean;
+    breaksAt: number | null;
+    referencePerplexity: number | null;
+    tolerance: number;
+  } | null;
+}
+
+export interface StatesView {
+  probe: string;
+  positions: number[];
+  layers: {
+    name: string;
+    kind: string;
+    family: string;
+    entries: {
+      entry: string;
+      shape: number[];
+      heads: number;
+      groupSize: number;
+      series: Record<'rms' | 'mean' | 'variance' | 'maxAbs', (number | null)[][]>;
+      collapse: { head: number; statistic: string; status: string; flaggedAt: number | null; onset: number | null }[];
+    }[];
+    decay: { unit: string; units: number; groupSize: number; meanLogDecay: (number | null)[][] } | null;
+  }[];
+  flagged: {
+    layer: string;
+    entry: string;
+    head: number;
+    statistic: string;
+    status: string;
+    flaggedAt: number;
+    onset: number;
+  }[];
+}
+
+export interface ImplicitAttentionView {
+  tokens: number[];
+  labels: string[] | null;
+  layers: {
+    name: string;
+    kind: string;
+    supported: boolean;
+    reason?: string;
+    method?: string;
+    unit?: string;
+    units?: number;
+    description?: string;
+    matrices?: Record<string, (number | null)[][]>;
+    meanAbs?: (number | null)[][];
+    reconstructionError?: number | null;
+  }[];
+  rollout: (number | null)[][] | null;
+}
+
+export interface PasskeyView {
+  lengths: number[];
+  depths: number[];
+  accuracy: (number | null)[][];
+  meanAccuracy: (number | null)[];
+  samples: number;
+  threshold: number;
+  capacity: number;
+}
+
+export interface MqarView {
+  length: number;
+  trainedKv: number | null;
+  points: { kv: number; accuracy: number | null; exampleAccuracy: number | null }[];
+  skipped: { kv: number; reason: string }[];
+  samples: number;
+}
+
+export interface StateTrackingView {
+  task: string;
+  points: {
+    length: number;
+    seqLen: number;
+    tokenAccuracy: number | null;
+    sequenceAccuracy: number | null;
+    lastAccuracy: number | null;
+  }[];
+}
+
+/** runs/<id>/analyses/<name>.json as written, typed by its analysis. */
+export type SavedAnalysis = {
+  run: string;
+  step: number;
+  created: string;
+  trainLength: number;
+  config: Record<string, unknown>;
+} & (
+  | { analysis: 'extrapolation'; results: ExtrapolationProbeView[] }
+  | { analysis: 'states'; results: StatesView }
+  | { analysis: 'implicit-attention'; results: ImplicitAttentionView }
+  | { analysis: 'passkey'; results: PasskeyView }
+  | { analysis: 'mqar'; results: MqarView }
+  | { analysis: 'state-tracking'; results: StateTrackingView }
+);
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
@@ -431,6 +613,16 @@ export interface LabApi {
   savePromptSet(set: PromptSet): Promise<PromptSet[]>;
   /** Removes a prompt set by name; returns the remaining sets. */
   deletePromptSet(name: string): Promise<PromptSet[]>;
+
+  // ---- Inspect view (issue 8)
+  /** A run's training length, task, layers, which analyses it can have (with their options) and those saved. */
+  inspectRun(runId: string): Promise<InspectRunInfo>;
+  /** Starts an analysis on the host's GPU (one at a time); it writes runs/<id>/analyses/<analysis>.json. */
+  startAnalysis(runId: string, analysis: AnalysisName, options: AnalysisOptions): Promise<AnalysisProgress>;
+  /** The running analysis, or the last one; null when none ran since the host started. */
+  analysisProgress(): Promise<AnalysisProgress | null>;
+  /** A saved analysis of a run, as written. */
+  readAnalysis(runId: string, name: string): Promise<SavedAnalysis>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -606,6 +798,26 @@ function promptSet(method: string, value: unknown): PromptSet {
   return { name: promptSetName(method, 'set.name', s.name), prompts };
 }
 
+/** Analysis options (Inspect, issue 8): plain values only; the host checks names and ranges per analysis. */
+const ANALYSIS_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
+
+function analysisOptions(method: string, value: unknown): AnalysisOptions {
+  const o = expectObject(method, 'options', value);
+  const out: AnalysisOptions = {};
+  for (const [key, v] of Object.entries(o)) {
+    const name = `options.${key}`;
+    if (!/^[a-zA-Z]{1,40}$/.test(key))
+      throw new LabApiError('bad-arguments', `${method}: ${name} is not an option name`);
+    if (typeof v === 'string') out[key] = expectString(method, name, v, 10_000);
+    else if (!Array.isArray(v)) out[key] = expectNumber(method, name, v);
+    else if (v.length > 1000) throw new LabApiError('bad-arguments', `${method}: ${name} has more than 1000 values`);
+    else if (v.every((x) => typeof x === 'string'))
+      out[key] = v.map((x, i) => expectString(method, `${name}[${i}]`, x, 200));
+    else out[key] = v.map((x, i) => expectNumber(method, `${name}[${i}]`, x));
+  }
+  return out;
+}
+
 type ArgumentCheck<M extends LabMethod> = (args: unknown[]) => Parameters<LabApi[M]>;
 
 const none =
@@ -762,6 +974,27 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
   deletePromptSet: (args) => {
     expectCount('deletePromptSet', args, ['name']);
     return [promptSetName('deletePromptSet', 'name', args[0])];
+  },
+  // ---- Inspect view (issue 8)
+  inspectRun: (args) => {
+    expectCount('inspectRun', args, ['runId']);
+    return [runId('inspectRun', args[0])];
+  },
+  startAnalysis: (args) => {
+    expectCount('startAnalysis', args, ['runId', 'analysis', 'options']);
+    return [
+      runId('startAnalysis', args[0]),
+      expectEnum('startAnalysis', 'analysis', args[1], ANALYSIS_NAMES),
+      analysisOptions('startAnalysis', args[2]),
+    ];
+  },
+  analysisProgress: none('analysisProgress'),
+  readAnalysis: (args) => {
+    expectCount('readAnalysis', args, ['runId', 'name']);
+    return [
+      runId('readAnalysis', args[0]),
+      pattern('readAnalysis', 'name', args[1], ANALYSIS_FILE, 'an analysis file name (without .json)'),
+    ];
   },
 };
 

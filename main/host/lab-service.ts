@@ -18,6 +18,7 @@ import {
 } from '../../shared/lab-api.js';
 import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
 import { playgroundModel, PromptSets } from './app/app-generate.js';
+import { AppInspect } from './app/app-inspect.js';
 import { exportDownload, exportFolderName, exportFormats, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
 import { AppSweeps } from './app/app-sweeps.js';
@@ -86,6 +87,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   const runs = new AppRuns(textDir, { statelab: info.version, app: options.mode, ...info.versions });
   const sweeps = new AppSweeps(current, options.mode !== 'electron'); // Sweep view (issue 14)
   const promptSets = new PromptSets(current); // Playground view (issue 13)
+  const inspect = new AppInspect(current, options.mode !== 'electron'); // Inspect view (issue 8)
 
   return {
     appInfo: async () => structuredClone(info),
@@ -151,6 +153,12 @@ export function createLabService(options: LabServiceOptions): LabApi {
     listPromptSets: async () => promptSets.list(),
     savePromptSet: async (set) => promptSets.save(set),
     deletePromptSet: async (name) => promptSets.delete(name),
+
+    // ---- Inspect view (issue 8)
+    inspectRun: async (runId) => inspect.info(runId),
+    startAnalysis: async (runId, analysis, options) => inspect.start(runId, analysis, options),
+    analysisProgress: async () => inspect.progress(),
+    readAnalysis: async (runId, name) => inspect.read(runId, name),
   };
 }
 

@@ -49,6 +49,7 @@ describe('LabApi host service', () => {
 
   it('validates every method it exposes', async () => {
     expect([...LAB_METHODS].sort()).toEqual([
+      'analysisProgress',
       'appInfo',
       'appendMetrics',
       'chooseWorkspace',
@@ -60,6 +61,7 @@ describe('LabApi host service', () => {
       'finishRun',
       'importDataFile',
       'importSweepFile',
+      'inspectRun',
       'listDataFiles',
       'listGraphs',
       'listPromptSets',
@@ -70,6 +72,7 @@ describe('LabApi host service', () => {
       'openRecentWorkspace',
       'playgroundModel',
       'previewData',
+      'readAnalysis',
       'readGraph',
       'readRun',
       'readSweep',
@@ -80,6 +83,7 @@ describe('LabApi host service', () => {
       'saveCheckpoint',
       'saveGraph',
       'savePromptSet',
+      'startAnalysis',
       'startSweep',
       'stopSweep',
       'sweepChart',

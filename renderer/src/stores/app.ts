@@ -25,11 +25,7 @@ export const VIEWS: ViewEntry[] = [
   { id: 'train', label: 'Train' },
   { id: 'runs', label: 'Runs' },
   { id: 'sweep', label: 'Sweeps' }, // issue 14
-  {
-    id: 'inspect',
-    label: 'Inspect',
-    arrives: { issue: 8, what: 'state capacity, length extrapolation, state collapse and implicit attention' },
-  },
+  { id: 'inspect', label: 'Inspect' }, // issue 8
   { id: 'playground', label: 'Playground' }, // issue 13
   { id: 'export', label: 'Export' },
   { id: 'diagnostics', label: 'GPU diagnostics' },
