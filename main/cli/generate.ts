@@ -3,6 +3,7 @@
 // end; `--json` prints one JSON line per event instead. Exit codes: 0 done, 64 bad usage, 1 anything else
 // (unknown run, no checkpoint, a prompt the tokenizer cannot encode, …), each with a message naming it.
 
+import { join } from 'node:path';
 import { generate, type GenerationEvent } from '../../gpu/generate/generate.js';
 import type { SequenceMemory } from '../../gpu/generate/memory.js';
 import { uploadParams } from '../../gpu/generate/load-params.js';
@@ -10,6 +11,7 @@ import { byteTokenizer, type Tokenizer } from '../../gpu/generate/tokenizer.js';
 import { compileGraph } from '../../gpu/graph/compile.js';
 import { createNodeEngine } from '../host/node-gpu.js';
 import { RunStore, type Run } from '../host/runs/run-store.js';
+import { generationTokenizer } from '../import/tokenizer.js';
 import { numberOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args.js';
 
 export const GENERATE_USAGE = `statelab generate <run> --prompt "…" [options]
@@ -51,6 +53,9 @@ function repeated(argv: string[], name: string): string[] {
 function runTokenizer(run: Run, vocab: number): Tokenizer {
   const data = run.info().data as { kind?: string; tokenizer?: string; task?: string };
   if (data.kind === 'text' && data.tokenizer === 'byte') return byteTokenizer(vocab);
+  // A teacher imported from Hugging Face (main/import) brings its own tokenizer.json.
+  if (data.kind === 'imported' && typeof data.tokenizer === 'string')
+    return generationTokenizer(join(run.dir, data.tokenizer));
   if (data.kind === 'task')
     throw new Error(`run ${run.id} was trained on the synthetic task "${data.task}": its tokens are not text`);
   throw new Error(`run ${run.id}: tokenizer "${data.tokenizer ?? 'unknown'}" is not supported by generate yet`);

@@ -17,10 +17,11 @@ import { numberOption, parseArgs, stringOption, UsageError, type ParsedArgs } fr
 import { progressLine } from './progress.js';
 import { runDemo } from './demo.js';
 import { GENERATE_USAGE, generateCommand } from './generate.js';
-import { EXPORT_USAGE, exportCommand, importCommand } from './export.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { SWEEP_USAGE, sweepCommand } from './sweep.js';
 import { DISTILL_USAGE, distillCommand } from './distill.js';
+import { importFolderCommand, TEACHER_IMPORT_USAGE } from '../import/cli.js';
 
 const USAGE = `statelab — train and inspect recurrent sequence models on your GPU (WebGPU)
 
@@ -35,6 +36,7 @@ const USAGE = `statelab — train and inspect recurrent sequence models on your 
   statelab validate <graph.json | template>  check a graph; print parameters, state size and FLOPs
   ${GENERATE_USAGE.replace(/\n/g, '\n  ')}
   ${EXPORT_USAGE.replace(/\n/g, '\n  ')}
+  ${TEACHER_IMPORT_USAGE.replace(/\n/g, '\n  ')}
   ${INSPECT_USAGE.replace(/\n/g, '\n  ')}
   ${SWEEP_USAGE.replace(/\n/g, '\n  ')}
   ${DISTILL_USAGE.replace(/\n/g, '\n  ')}
@@ -260,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
   // These commands parse their own options (generate has repeatable --prompt/--stop).
   if (command === 'generate') return generateCommand(rest);
   if (command === 'export') return exportCommand(rest);
-  if (command === 'import') return importCommand(rest);
+  if (command === 'import') return importFolderCommand(rest);
   if (command === 'inspect') return inspectCommand(rest);
   if (command === 'sweep') return sweepCommand(rest);
   if (command === 'distill') return distillCommand(rest);

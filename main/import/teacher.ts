@@ -99,9 +99,9 @@ export function importTransformer(dir: string, runsDir: string, name?: string): 
         tokenizer: tokenizer.path ? 'tokenizer.json' : null,
         tokenizer_problem: tokenizer.problem,
       },
-      // What `statelab eval` reads; a teacher is not trained further by these settings.
+      // What `statelab eval` reads (its trainer needs a schedule of at least one step); nothing trained.
       train: {
-        steps: 0,
+        steps: 1,
         batch: 8,
         seqLen: Math.min(teacher.maxPositions, 256),
         lr: 0,
