@@ -6,11 +6,21 @@
 //   κ̂ = normalize(k ⊙ k_k),  k ← k ⊙ (1 + (α − 1) ⊙ k_a)
 //   S_t = diag(w) S + (κ̂ ⊙ α)(−κ̂ᵀ S) + k vᵀ,  o = Sᵀ r                        (generalized delta rule)
 //   o ← GroupNorm_heads(o) + (Σ_head r ⊙ k ⊙ r_k) v;   y = W_o (o ⊙ g).
+// The recurrence runs chunked (dplr-chunk.ts) or token by token (dplr.ts): option "implementation",
+// 'auto' = chunked from DPLR_CHUNK_MIN_T tokens on; steps are always the token loop.
 // Not here: the value residual (layers after the first mix v toward layer 0's v), which needs a
 // cross-layer input the mixer contract does not carry; every layer behaves as fla's layer 0.
 
 import { add, full, mul, scale, sigmoid, sub, tanh, zeros } from '../../../ops/elementwise.js';
 import { dplrDeltaRule } from '../../../ops/delta/dplr.js';
+import {
+  DEFAULT_DPLR_CHUNK,
+  DPLR_CHUNK_SIZES,
+  DPLR_IMPLEMENTATIONS,
+  chooseDplrImplementation,
+  chunkDplrDeltaRule,
+  type DplrImplementation,
+} from '../../../ops/delta/dplr-chunk.js';
 import { linear } from '../../../ops/matmul.js';
 import { layerNorm, rmsNorm } from '../../../ops/norm.js';
 import { sum } from '../../../ops/reduce.js';
@@ -40,6 +50,10 @@ export interface Rwkv7Config {
   /** This layer's index and the model's depth (only the initialization depends on them). */
   layer: number;
   layers: number;
+  /** How whole sequences run the recurrence (absent = 'auto'); the result is the same up to rounding. */
+  implementation?: DplrImplementation;
+  /** Tokens per chunk of the chunked form (absent = DEFAULT_DPLR_CHUNK). */
+  chunkSize?: number;
 }
 
 export const MIXES = ['x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g'] as const;
@@ -120,7 +134,8 @@ function l2Normalize(x: Tensor): Tensor {
   return scale(rmsNorm(x, full(x.engine, [D], 1), 1e-12 / D), 1 / Math.sqrt(D));
 }
 
-function run(c: Rwkv7Config, p: ParamView, x: Tensor, state: MixerState | undefined) {
+/** x [B, T, d]; `stepping` keeps one-token steps on the token loop whatever the implementation option. */
+function run(c: Rwkv7Config, p: ParamView, x: Tensor, state: MixerState | undefined, stepping = false) {
   const { heads: H, headDim: N } = c;
   const [B, T, d] = x.shape;
   const shifted = tokenShift(x, state?.shift);
@@ -138,10 +153,18 @@ function run(c: Rwkv7Config, p: ParamView, x: Tensor, state: MixerState | undefi
   const g = lora(p, 'g_lora', mixed.x_g, sigmoid, false);
   const kappa = l2Normalize(heads(mul(k, p.get('k_k'))));
   k = mul(k, add(full(x.engine, [1], 1), mul(sub(alpha, full(x.engine, [1], 1)), p.get('k_a'))));
-  const out = dplrDeltaRule(
-    { q: heads(r), k: heads(k), v: heads(v), logw: heads(logw), a: scale(kappa, -1), b: mul(kappa, heads(alpha)) },
-    { initialState: state?.S },
-  );
+  const inputs = {
+    q: heads(r),
+    k: heads(k),
+    v: heads(v),
+    logw: heads(logw),
+    a: scale(kappa, -1),
+    b: mul(kappa, heads(alpha)),
+  };
+  const out =
+    !stepping && chooseDplrImplementation(T, c.implementation) === 'chunk'
+      ? chunkDplrDeltaRule(inputs, { initialState: state?.S, chunkSize: c.chunkSize })
+      : dplrDeltaRule(inputs, { initialState: state?.S });
   // GroupNorm with one group per head: normalize each head, then the per-channel affine map.
   const normed = layerNorm(out.o, full(x.engine, [N], 1), zeros(x.engine, [N]), N * c.normEps);
   const affine = add(mul(normed, reshape(p.get('g_norm.weight'), [H, N])), reshape(p.get('g_norm.bias'), [H, N]));
@@ -167,7 +190,7 @@ export function rwkv7Mixer(c: Rwkv7Config): Mixer {
     step(p, x, state) {
       checkMixerCall('rwkv7', p, x, d, 'step', state, stateShapes);
       const [B] = x.shape;
-      const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state);
+      const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state, true);
       return { y: reshape(y, [B, d]), state: next };
     },
     initialState: (engine: Engine, batch: number) => zeroState(engine, stateShapes(batch)),
@@ -197,6 +220,8 @@ export function rwkv7Config(dModel: number, given: MixerOptions): Rwkv7Config {
     normEps: o.norm_eps as number,
     layer,
     layers,
+    implementation: o.implementation as DplrImplementation,
+    chunkSize: Number(o.chunk_size),
   };
 }
 
@@ -221,6 +246,20 @@ export const RWKV7: MixerFactory = {
     { name: 'norm_eps', type: 'float', default: 1e-5, min: 0, max: 1, help: 'GroupNorm epsilon per head_dim.' },
     { name: 'layer_idx', type: 'int', default: 0, min: 0, max: 1024, help: 'Layer index (initialization only).' },
     { name: 'num_layers', type: 'int', default: 1, min: 1, max: 1024, help: 'Model depth (initialization only).' },
+    {
+      name: 'implementation',
+      type: 'enum',
+      default: 'auto',
+      choices: DPLR_IMPLEMENTATIONS,
+      help: 'How whole sequences run the generalized delta rule: chunk (WY-style chunked form, parallel over chunks), recurrent (token by token), or auto (chunked for longer sequences). Speed and memory only; steps always run token by token.',
+    },
+    {
+      name: 'chunk_size',
+      type: 'enum',
+      default: String(DEFAULT_DPLR_CHUNK),
+      choices: DPLR_CHUNK_SIZES.map(String),
+      help: 'Tokens per chunk of the chunked form (speed and memory only; the result is the same).',
+    },
   ],
   create: (dModel, given) => rwkv7Mixer(rwkv7Config(dModel, given)),
 };
