@@ -3,8 +3,11 @@
 //  - delta rule (DeltaNet) and gated delta rule (Gated DeltaNet), chunked WY/UT kernels, against
 //    PyTorch's eager fp32 naive recurrence (bench/torch/layers_delta.py, same row names);
 //  - causal attention (flash kernels) against PyTorch's scaled_dot_product_attention in fp32;
-//  - RWKV-7's generalized delta rule (fused recurrent with a checkpointed backward) against the same
-//    eager naive recurrence in PyTorch;
+//  - RWKV-7's generalized delta rule against the same eager naive recurrence in PyTorch: the fused
+//    recurrent form (checkpointed backward; the row the PyTorch baseline shares) and the chunked WY-style
+//    form (dplr-chunk.ts; chunk sizes from BENCH_DPLR_CHUNKS, default 32), fwd+bwd and forward alone,
+//    plus the whole RWKV-7 mixer both ways at the issue's training shape (B=64, T=256, d=256);
+//    BENCH_ONLY=rwkv7 times these rows alone;
 //  - forward-only rows for the fused recurrent delta rule and the sliding-window / FoX attention
 //    variants (no PyTorch row: they document our own costs).
 // Every configuration is checked before it is timed against the float64 reference on the first
@@ -17,8 +20,15 @@ import { attention, type AttentionOptions } from '../../gpu/ops/attention/attent
 import { attentionRef } from '../../gpu/ops/attention/attention.ref.js';
 import { chunkDeltaRule } from '../../gpu/ops/delta/chunk.js';
 import { deltaRuleRef } from '../../gpu/ops/delta/delta-rule.ref.js';
-import { dplrDeltaRule } from '../../gpu/ops/delta/dplr.js';
+import { dplrDeltaRule, type DplrInputs } from '../../gpu/ops/delta/dplr.js';
 import { dplrRef } from '../../gpu/ops/delta/dplr.ref.js';
+import { chunkDplrDeltaRule } from '../../gpu/ops/delta/dplr-chunk.js';
+import '../../gpu/nn/mixers/delta-rule/index.js';
+import { mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
+import { rwkv7Config } from '../../gpu/nn/mixers/delta-rule/rwkv7.js';
+import { rwkv7Ref } from '../../gpu/nn/mixers/delta-rule/rwkv7.ref.js';
+import { initialValues, paramView, type ParamMap } from '../../gpu/nn/module.js';
+import type { RefParams } from '../../gpu/nn/mixers/linear-diagonal/ref-utils.js';
 import { fusedRecurrentDeltaRule } from '../../gpu/ops/delta/recurrent.js';
 import { causalMatmul } from '../../gpu/ops/matmul.js';
 import { softmax } from '../../gpu/ops/softmax.js';
@@ -136,7 +146,12 @@ async function benchDelta(
   }
 }
 
-async function benchDplr(engine: Engine, B: number, T: number, H: number, K: number): Promise<BenchRow> {
+/** Chunk sizes of the chunked RWKV-7 rows: BENCH_DPLR_CHUNKS=16,32,64 (default 32). */
+function dplrChunks(): number[] {
+  return (process.env.BENCH_DPLR_CHUNKS ?? '32').split(',').map(Number);
+}
+
+async function benchDplr(engine: Engine, B: number, T: number, H: number, K: number): Promise<BenchRow[]> {
   // RWKV-7's domain: a = −κ̂, b = κ̂ ⊙ α, log w ∈ [−0.6, 0).
   const kappa = unitRows(randn([B, T, H, K], 21));
   const alpha = uniform([B, T, H, K], 22, 0, 1);
@@ -158,7 +173,7 @@ async function benchDplr(engine: Engine, B: number, T: number, H: number, K: num
       ),
     ),
   };
-  const x = {
+  const x: DplrInputs = {
     q: upload(engine, cpu.q),
     k: upload(engine, cpu.k),
     v: upload(engine, cpu.v),
@@ -167,36 +182,111 @@ async function benchDplr(engine: Engine, B: number, T: number, H: number, K: num
     b: upload(engine, cpu.b),
   };
   const dO = upload(engine, toFloat32(randn([B, T, H, K], 27)), false);
+  const ref = dplrRef({
+    q: prefix(cpu.q, CHECK_T),
+    k: prefix(cpu.k, CHECK_T),
+    v: prefix(cpu.v, CHECK_T),
+    logw: prefix(cpu.logw, CHECK_T),
+    a: prefix(cpu.a, CHECK_T),
+    b: prefix(cpu.b, CHECK_T),
+  }).o;
+  const forms: [string, string, (x: DplrInputs) => Tensor][] = [
+    ['', 'generalized delta rule, fused recurrent (checkpoint every 32 tokens)', (x) => dplrDeltaRule(x).o],
+    ...dplrChunks().map((chunk): [string, string, (x: DplrInputs) => Tensor] => [
+      `chunk=${chunk} `,
+      `generalized delta rule, chunked WY-style (chunk ${chunk}: batched matmuls, f32 triangular solve, chunk-state scan)`,
+      (x) => chunkDplrDeltaRule(x, { chunkSize: chunk }).o,
+    ]),
+  ];
+  const rows: BenchRow[] = [];
   try {
-    const y = await engine.noGrad(() => dplrDeltaRule(x).o).read();
-    const ref = dplrRef({
-      q: prefix(cpu.q, CHECK_T),
-      k: prefix(cpu.k, CHECK_T),
-      v: prefix(cpu.v, CHECK_T),
-      logw: prefix(cpu.logw, CHECK_T),
-      a: prefix(cpu.a, CHECK_T),
-      b: prefix(cpu.b, CHECK_T),
-    }).o;
-    const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
-    if (!(checkError < 1e-3)) throw new Error(`layers-delta bench rwkv7 T=${T}: check error ${checkError}`);
-    engine.pool.resetPeak();
-    const t = await timeGpu(engine, () => {
-      backward(dplrDeltaRule(x).o, dO);
-      for (const input of Object.values(x)) input.grad = null;
-    });
-    return {
-      suite: 'layers-delta',
-      name: `rwkv7 fwd+bwd T=${T}`,
-      config: { B, T, H, K, V: K },
-      ms: t.ms,
-      tokensPerSec: (B * T) / (t.ms / 1000),
-      peakBytes: engine.pool.stats.peakBytesInUse,
-      checkError,
-      clock: `${t.clock} ×${t.iters} (host ${t.hostMs.toFixed(3)} ms)`,
-      note: 'generalized delta rule, fused recurrent (checkpoint every 32 tokens)',
-    };
+    for (const [label, note, run] of forms) {
+      const y = await engine.noGrad(() => run(x)).read();
+      const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
+      if (!(checkError < 1e-3)) throw new Error(`layers-delta bench rwkv7 ${label}T=${T}: check error ${checkError}`);
+      engine.pool.resetPeak();
+      const train = await timeGpu(engine, () => {
+        backward(run(x), dO);
+        for (const input of Object.values(x)) input.grad = null;
+      });
+      const config = { B, T, H, K, V: K };
+      rows.push({
+        suite: 'layers-delta',
+        name: `rwkv7 ${label}fwd+bwd T=${T}`,
+        config,
+        ms: train.ms,
+        tokensPerSec: (B * T) / (train.ms / 1000),
+        peakBytes: engine.pool.stats.peakBytesInUse,
+        checkError,
+        clock: `${train.clock} ×${train.iters} (host ${train.hostMs.toFixed(3)} ms)`,
+        note,
+      });
+      const forward = await timeGpu(engine, () => void engine.noGrad(() => run(x)));
+      rows.push({
+        suite: 'layers-delta',
+        name: `rwkv7 ${label || 'recurrent '}fwd T=${T}`,
+        config,
+        ms: forward.ms,
+        tokensPerSec: (B * T) / (forward.ms / 1000),
+        clock: `${forward.clock} ×${forward.iters}`,
+      });
+    }
+    return rows;
   } finally {
     for (const t of [...Object.values(x), dO]) t.release();
+    engine.pool.trim();
+  }
+}
+
+/**
+ * The whole RWKV-7 mixer (registry defaults: heads of 64), forward+backward, with each implementation of
+ * its recurrence — the shape at which issue 4 measured ~1 training step/s (B=64, T=256, d=256).
+ */
+async function benchRwkv7Mixer(engine: Engine, B: number, T: number, d: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const forms: [string, MixerOptions][] = [
+    ['recurrent', { implementation: 'recurrent' }],
+    ...dplrChunks().map((chunk): [string, MixerOptions] => [
+      `chunk=${chunk}`,
+      { implementation: 'chunk', chunk_size: String(chunk) },
+    ]),
+  ];
+  const specs = mixerFactory('rwkv7').create(d, {}).params();
+  const cpuParams: RefParams = new Map(specs.map((spec) => [spec.name, toFloat32(initialValues(spec, 7))]));
+  // o_proj starts at zero (fla's init), which would make every upstream gradient vanish: use noise.
+  cpuParams.set('o_proj.weight', toFloat32(randn([d, d], 8, 0.02)));
+  const params: ParamMap = new Map([...cpuParams].map(([name, t]) => [name, upload(engine, t)]));
+  const cpuX = toFloat32(randn([B, T, d], 3));
+  const x = upload(engine, cpuX);
+  const dy = upload(engine, toFloat32(randn([B, T, d], 4)), false);
+  const p = paramView(params, '');
+  try {
+    const ref = rwkv7Ref(rwkv7Config(d, {}), cpuParams, prefix(cpuX, CHECK_T)).y;
+    for (const [label, options] of forms) {
+      const mixer = mixerFactory('rwkv7').create(d, options);
+      const y = await engine.noGrad(() => mixer.forward(p, x).y).read();
+      const checkError = relativeError(y.subarray(0, ref.data.length), ref.data);
+      if (!(checkError < 1e-3)) throw new Error(`layers-delta bench rwkv7 mixer ${label}: check error ${checkError}`);
+      engine.pool.resetPeak();
+      const t = await timeGpu(engine, () => {
+        backward(mixer.forward(p, x).y, dy);
+        for (const tensor of [x, ...params.values()]) tensor.grad = null;
+      });
+      rows.push({
+        suite: 'layers-delta',
+        name: `rwkv7 mixer ${label} fwd+bwd B=${B} T=${T} d=${d}`,
+        config: { B, T, d, ...options },
+        ms: t.ms,
+        tokensPerSec: (B * T) / (t.ms / 1000),
+        peakBytes: engine.pool.stats.peakBytesInUse,
+        checkError,
+        clock: `${t.clock} ×${t.iters} (host ${t.hostMs.toFixed(3)} ms)`,
+        note: 'whole mixer (token shift, LoRAs, norms), registry defaults otherwise; no PyTorch row',
+      });
+    }
+    return rows;
+  } finally {
+    for (const t of [x, dy, ...params.values()]) t.release();
     engine.pool.trim();
   }
 }
@@ -305,15 +395,19 @@ export const layersDeltaSuite: BenchSuite = {
   async run(engine, { quick }) {
     const rows: BenchRow[] = [];
     const [B, H, K] = quick ? [2, 2, 16] : [8, 4, 128];
-    // BENCH_ONLY=attention (read by the PyTorch side too) times the attention rows alone.
-    const attentionOnly = process.env.BENCH_ONLY === 'attention';
+    // BENCH_ONLY=attention (read by the PyTorch side too) times the attention rows alone; rwkv7 the RWKV-7 ones.
+    const only = process.env.BENCH_ONLY;
     for (const T of quick ? [64, 100] : [1024, 2048]) {
-      if (!attentionOnly) {
+      if (!only) {
         rows.push(...(await benchDelta(engine, B, T, H, K, false)));
         rows.push(...(await benchDelta(engine, B, T, H, K, true)));
-        rows.push(await benchDplr(engine, B, T, H, K));
       }
-      rows.push(...(await benchAttention(engine, B, T, H, K)));
+      if (!only || only === 'rwkv7') rows.push(...(await benchDplr(engine, B, T, H, K)));
+      if (!only || only === 'attention') rows.push(...(await benchAttention(engine, B, T, H, K)));
+    }
+    if (!only || only === 'rwkv7') {
+      const [mB, mT, md] = quick ? [2, 64, 32] : [64, 256, 256];
+      rows.push(...(await benchRwkv7Mixer(engine, mB, mT, md)));
     }
     return rows;
   },
