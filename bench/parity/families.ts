@@ -1,8 +1,8 @@
 // Tiny graphs, one per exported layer family: the pre-norm residual block of the bundled templates
 // (norm → mixer → add → norm → SwiGLU MLP → add) repeated, with a tied LM head. The options exercise each
 // family's features (grouped heads and the forget gate for attention, an output projection for minGRU,
-// negative eigenvalues for Gated DeltaNet, several heads for the RNNs, …). Shared by the parity bench and
-// the export tests.
+// negative eigenvalues for Gated DeltaNet, several heads for the RNNs, RWKV-7's low-rank widths, ParaGRU
+// trained by Newton and ParaLSTM sequentially, …). Shared by the parity bench and the export tests.
 
 import type { GraphDoc, ParamValue } from '../../shared/graph/schema.js';
 
@@ -30,6 +30,13 @@ export const FAMILY_CASES: FamilyCase[] = [
   { name: 'hawk', kind: 'hawk', options: { num_heads: 2 } },
   { name: 'lru', kind: 'lru', options: { d_state: 16 } },
   { name: 's4d', kind: 's4d', options: { d_state: 8 } },
+  {
+    name: 'rwkv7',
+    kind: 'rwkv7',
+    options: { head_dim: 8, decay_low_rank_dim: 8, gate_low_rank_dim: 12, a_low_rank_dim: 4, norm_eps: 1e-4 },
+  },
+  { name: 'paragru', kind: 'paragru', options: { hidden: 24, mode: 'newton' } },
+  { name: 'paralstm', kind: 'paralstm', options: { mode: 'sequential' } },
 ];
 
 export function familyGraph(c: FamilyCase, shape: { dModel?: number; vocab?: number; layers?: number } = {}): GraphDoc {

@@ -19,4 +19,7 @@ export const PYTORCH_CLASSES: Record<string, { file: string; factory: string }> 
   hawk: { file: 'hawk.py', factory: 'Hawk' },
   lru: { file: 'lru.py', factory: 'LRU' },
   s4d: { file: 's4d.py', factory: 'S4D' },
+  rwkv7: { file: 'rwkv7.py', factory: 'RWKV7' },
+  paragru: { file: 'para_rnn.py', factory: 'paragru' },
+  paralstm: { file: 'para_rnn.py', factory: 'paralstm' },
 };

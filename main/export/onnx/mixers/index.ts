@@ -4,7 +4,9 @@ import type { OnnxMixerFactory } from '../common.js';
 import { attention } from './attention.js';
 import { deltanet, deltaproduct, gatedDeltanet } from './delta.js';
 import { hawk, hgrn, lru, mamba, mingru, minlstm, s4d } from './diagonal.js';
+import { paragru, paralstm } from './para-rnn.js';
 import { elman, gru, lstm, slstm } from './rnn.js';
+import { rwkv7 } from './rwkv7.js';
 import { shortconv } from './shortconv.js';
 
 export const ONNX_EMITTERS: Record<string, OnnxMixerFactory> = {
@@ -24,4 +26,7 @@ export const ONNX_EMITTERS: Record<string, OnnxMixerFactory> = {
   hawk,
   lru,
   s4d,
+  rwkv7,
+  paragru,
+  paralstm,
 };
