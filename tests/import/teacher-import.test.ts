@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileGraph, type CompiledModel } from '../../gpu/graph/compile.js';
 import { uploadParams } from '../../gpu/generate/load-params.js';
 import type { ParamMap } from '../../gpu/nn/module.js';
-import { encodeSafetensors } from '../../shared/formats/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../shared/formats/safetensors.js';
 import { buildPlan } from '../../main/export/plan.js';
 import { RunStore } from '../../main/host/runs/run-store.js';
 import { TeacherImportError } from '../../main/import/errors.js';
@@ -133,6 +133,28 @@ describe('Llama teacher', () => {
     expect(model.graph.output.params.tied).toBe(true);
     const error = await worstError(model, params, sequences(61, 11, 2), (ids) => llamaReference(config, tensors, ids));
     expect(error).toBeLessThan(1e-4);
+  });
+
+  it('F16 and BF16 weights (as torch_dtype float16/bfloat16 saves them) widen exactly to float32', () => {
+    const tensors = llamaTensors(LLAMA_CONFIG);
+    const dir = folder();
+    writeHfFolder(dir, LLAMA_CONFIG, new Map());
+    const entries = [...tensors].map(([name, t], i) => ({
+      name,
+      dtype: i % 2 ? ('F16' as const) : ('BF16' as const),
+      ...t,
+    }));
+    const bytes = encodeSafetensors(entries, { format: 'pt' });
+    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    // The values the file holds, as the safetensors reader widens them.
+    const stored = new Map(decodeSafetensors(bytes).tensors.map((t) => [t.name, t.data as Float32Array]));
+    const teacher = readTransformer(dir);
+    const embed = teacher.params.get('embeddings.weight')!.data;
+    expect(embed).toEqual(stored.get('model.embed_tokens.weight'));
+    expect(embed).not.toEqual(tensors.get('model.embed_tokens.weight')!.data);
+    expect(teacher.params.get('layers.1.attn.k_proj.weight')!.data).toEqual(
+      stored.get('model.layers.1.self_attn.k_proj.weight'),
+    );
   });
 
   it('one-token steps (KV cache, RoPE positions counted in the cache) equal the parallel forward, T=12', async () => {
