@@ -2,13 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { backward } from '../../gpu/autograd.js';
 import { cpuTensor, randn, toFloat32, uniform, type CpuTensor } from '../../gpu/cpu/tensor.js';
 import { dplrRef, type DplrRefInputs } from '../../gpu/ops/delta/dplr.ref.js';
-import { dplrBackwardRef, dplrChunkRef } from '../../gpu/ops/delta/dplr-chunk.ref.js';
+import {
+  chunkStateScanRef,
+  dplrBackwardRef,
+  dplrChunkRef,
+  unitLowerInverseRef,
+} from '../../gpu/ops/delta/dplr-chunk.ref.js';
+import { chunkStateScan } from '../../gpu/ops/delta/dplr-chunk-scan.js';
+import { unitLowerInverse } from '../../gpu/ops/delta/dplr-chunk-solve.js';
 import { chunkDplrDeltaRule } from '../../gpu/ops/delta/dplr-chunk.js';
 import { add, mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
 import { checkGradients } from '../helpers/finite-diff.js';
 import { relativeError, upload, useEngine } from '../helpers/gpu.js';
 import { freshSeed, l2NormalizeRows } from '../layers/delta-helpers.js';
+import { centralDifferences } from '../layers/diagonal-helpers.js';
 
 /** −e^{−½}: RWKV-7's fastest per-token log decay. */
 const FLOOR = -Math.exp(-0.5);
@@ -164,6 +172,7 @@ describe('chunked generalized delta rule on the GPU equals the float64 step recu
     { B: 1, T: 64, H: 3, K: 8, V: 4, chunk: 32 },
     { B: 2, T: 45, H: 1, K: 16, V: 20, chunk: 32, initial: false },
     { B: 1, T: 100, H: 2, K: 6, V: 8, chunk: 64 },
+    { B: 1, T: 40, H: 1, K: 64, V: 64, chunk: 32 }, // RWKV-7's head size
   ]) {
     it(`forward and every gradient at T=${c.T} (B=${c.B}, H=${c.H}, K=${c.K}, V=${c.V}, chunk ${c.chunk}${c.initial === false ? ', no initial state' : ''})`, async () => {
       await compareWithStepReference(c, 1e-4);
@@ -176,5 +185,53 @@ describe('chunked generalized delta rule on the GPU equals the float64 step recu
 
   it('T=2048 stays within tolerance (64 chunks of state passing)', async () => {
     await compareWithStepReference({ B: 1, T: 2048, H: 2, K: 8, V: 8, chunk: 32 }, 2e-4);
+  });
+});
+
+describe('building blocks of the chunked form against float64 references', () => {
+  it('unitLowerInverse: (I − A)⁻¹ reads only the strictly lower triangle; its gradient equals central differences', async () => {
+    const e = await engine();
+    const seed = freshSeed();
+    for (const C of [16, 64]) {
+      const a = toFloat32(randn([3, 2, C, C], seed + C, 0.3));
+      const upstream = toFloat32(randn(a.shape, seed + C + 1));
+      const at = upload(e, a, true);
+      const x = unitLowerInverse(at);
+      expectClose(cpuTensor(a.shape, await x.read()), unitLowerInverseRef(a), 1e-5, `inverse C=${C} (seed ${seed})`);
+      backward(sumAll(mul(x, upload(e, upstream))));
+      if (C === 16) {
+        const [numeric] = centralDifferences((v) => unitLowerInverseRef(v[0]), [a], upstream);
+        expectClose(cpuTensor(a.shape, await at.grad!.read()), numeric, 1e-4, `dA (seed ${seed})`);
+      }
+    }
+  });
+
+  it('chunkStateScan: entering states and last state; gradients of M, R and the initial state equal central differences', async () => {
+    const e = await engine();
+    const seed = freshSeed();
+    const [BH, NT, K, V] = [3, 5, 6, 20]; // V spans two value tiles
+    const m = toFloat32(randn([BH, NT, K, K], seed, 0.4));
+    const r = toFloat32(randn([BH, NT, K, V], seed + 1));
+    const h0 = toFloat32(randn([BH, K, V], seed + 2));
+    const ref = chunkStateScanRef(m, r, h0);
+    const [mt, rt, ht] = [m, r, h0].map((t) => upload(e, t, true));
+    const out = chunkStateScan(mt, rt, ht);
+    expectClose(cpuTensor(ref.states.shape, await out.states.read()), ref.states, 1e-5, `states (seed ${seed})`);
+    expectClose(cpuTensor(ref.last.shape, await out.last.read()), ref.last, 1e-5, 'last');
+    const dStates = toFloat32(randn(ref.states.shape, seed + 3));
+    const dLast = toFloat32(randn(ref.last.shape, seed + 4));
+    backward(add(sumAll(mul(out.states, upload(e, dStates))), sumAll(mul(out.last, upload(e, dLast)))));
+    const joined = cpuTensor([dStates.data.length + dLast.data.length], [...dStates.data, ...dLast.data]);
+    const numeric = centralDifferences(
+      ([mm, rr, hh]) => {
+        const s = chunkStateScanRef(mm, rr, hh);
+        return cpuTensor(joined.shape, [...s.states.data, ...s.last.data]);
+      },
+      [m, r, h0],
+      joined,
+    );
+    for (const [k, t] of [mt, rt, ht].entries()) {
+      expectClose(cpuTensor(t.shape, await t.grad!.read()), numeric[k], 1e-4, `grad ${['M', 'R', 'S0'][k]}`);
+    }
   });
 });

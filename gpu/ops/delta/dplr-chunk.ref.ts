@@ -194,3 +194,46 @@ export function dplrChunkRef(x: DplrRefInputs, chunk: number): { o: CpuTensor; f
     }
   return { o, finalState };
 }
+
+/** (I − A)⁻¹ of every [C, C] matrix of a [..., C, C] tensor, reading only A's strictly lower triangle. */
+export function unitLowerInverseRef(a: CpuTensor): CpuTensor {
+  const C = a.shape[a.shape.length - 1];
+  const x = cpuTensor(a.shape);
+  for (let base = 0; base < a.data.length; base += C * C)
+    for (let i = 0; i < C; i++)
+      for (let j = 0; j <= i; j++) {
+        let s = i === j ? 1 : 0;
+        for (let m = j; m < i; m++) s += a.data[base + i * C + m] * x.data[base + m * C + j];
+        x.data[base + i * C + j] = s;
+      }
+  return x;
+}
+
+/** S_{n+1} = M_n S_n + R_n per batch·head: m [BH, NT, K, K], r [BH, NT, K, V], initial [BH, K, V]. */
+export function chunkStateScanRef(
+  m: CpuTensor,
+  r: CpuTensor,
+  initial?: CpuTensor,
+): { states: CpuTensor; last: CpuTensor } {
+  const [BH, NT, K] = m.shape;
+  const V = r.shape[3];
+  const states = cpuTensor([BH, NT, K, V]);
+  const last = cpuTensor([BH, K, V]);
+  for (let bh = 0; bh < BH; bh++) {
+    let S = initial ? initial.data.slice(bh * K * V, (bh + 1) * K * V) : new Float64Array(K * V);
+    for (let n = 0; n < NT; n++) {
+      const chunk = bh * NT + n;
+      states.data.set(S, chunk * K * V);
+      const next = new Float64Array(K * V);
+      for (let i = 0; i < K; i++)
+        for (let c = 0; c < V; c++) {
+          let s = r.data[(chunk * K + i) * V + c];
+          for (let j = 0; j < K; j++) s += m.data[(chunk * K + i) * K + j] * S[j * V + c];
+          next[i * V + c] = s;
+        }
+      S = next;
+    }
+    last.data.set(S, bh * K * V);
+  }
+  return { states, last };
+}
