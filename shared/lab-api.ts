@@ -336,13 +336,15 @@ export interface PlaygroundModel {
   name: string;
   step: number;
   graph: unknown;
-  /** How prompts become tokens: byte-level UTF-8, the tokenizer generation supports (as `statelab generate`). */
-  tokenizer: 'byte';
+  /** How prompts become tokens, as `statelab generate` reads them: byte-level UTF-8, or an imported teacher's tokenizer.json. */
+  tokenizer: PlaygroundTokenizer;
   /** Tokens per training sequence (run.json's train.seqLen). */
   trainLength: number | null;
   /** The checkpoint's model safetensors, as saved. */
   model: Uint8Array;
 }
+
+export type PlaygroundTokenizer = { kind: 'byte' } | { kind: 'tokenizer.json'; json: string };
 
 /** A named list of prompts, kept in the workspace's prompt-sets.json. */
 export interface PromptSet {

@@ -4,14 +4,17 @@
 // streams a greedy continuation, and must print the same text and the same memory readout as
 // `statelab generate --json` on the same checkpoint. Screenshots go to test-results/.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCommand } from '../../main/cli/generate.js';
+import { importTransformer } from '../../main/import/teacher.js';
 import { SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { templatePath } from '../../main/host/templates.js';
 import { trainRun } from '../../main/host/train-run.js';
 import { parseGraph } from '../../shared/graph/parse.js';
+import { byteLevelTokenizer, GPT2_CONFIG, gpt2Tensors, writeHfFolder } from '../import/hf-fixtures.js';
 import { RESULTS, startUi, type UiHarness } from './harness.js';
 
 let ui: UiHarness;
@@ -77,8 +80,11 @@ beforeAll(async () => {
   taskRun = task.run.id;
 }, 300_000);
 
+const scratch = mkdtempSync(join(tmpdir(), 'statelab-ui-playground-'));
+
 afterAll(async () => {
   await ui?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('Playground view', () => {
@@ -223,6 +229,52 @@ describe('Playground view', () => {
     expect(await page.isDisabled('[data-action="generate"]')).toBe(true);
     await page.fill('[data-setting="topP"]', '1');
     expect(await page.isDisabled('[data-action="generate"]')).toBe(false);
+    expect(ui.problems).toEqual([]);
+  }, 120_000);
+
+  it('generates from an imported GPT-2 teacher with its BPE tokenizer.json, as statelab generate does', async () => {
+    const { page } = ui;
+    const folder = writeHfFolder(
+      join(scratch, 'gpt2'),
+      GPT2_CONFIG,
+      gpt2Tensors(GPT2_CONFIG),
+      await byteLevelTokenizer(300),
+    );
+    const teacher = importTransformer(folder, join(ui.workspaceDir, 'runs'), 'tiny gpt2').run.id;
+    await page.click('[data-nav="build"]');
+    await page.click('[data-nav="playground"]'); // the view lists the runs again
+    await page.waitForSelector(`[data-setting="playground-run"] option[value="${teacher}"]`, { state: 'attached' });
+    await page.selectOption('[data-setting="playground-run"]', teacher);
+    await expect.poll(() => page.getAttribute('[data-testid="playground-model"]', 'data-status')).toBe('ready');
+    expect(await page.textContent('[data-testid="playground-model-status"]')).toMatch(
+      /2 mixer layers · bpe \(tokenizer\.json\) tokens \(vocabulary 300\)/,
+    );
+    await page.fill('[data-setting="prompt"]', 'The lighthouse keeper');
+    expect(await page.textContent('label:has([data-setting="prompt"]) span')).toMatch(/\((\d+) tokens\)/);
+    await page.fill('[data-setting="temperature"]', '0');
+    await page.fill('[data-setting="maxTokens"]', '6');
+    await page.click('[data-action="generate"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="generate-status"]'), { timeout: 60_000 })
+      .toMatch(/after 6 tokens/);
+    const events = await cliGenerate(
+      teacher,
+      '--prompt',
+      'The lighthouse keeper',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '6',
+      '--runs',
+      join(ui.workspaceDir, 'runs'),
+      '--json',
+    );
+    const done = events.find((e) => e.event === 'done')!;
+    expect(done.text).not.toBe('');
+    expect(await page.textContent('[data-testid="generate-continuation"]')).toBe(done.text);
+    // Attention layers: the KV cache grows with the tokens, a full one of the same width.
+    const rows = await page.locator('[data-testid="playground-memory"] tr[data-layer]').allTextContents();
+    expect(rows.every((r) => /KV cache \(grows with every token\)/.test(r))).toBe(true);
     expect(ui.problems).toEqual([]);
   }, 120_000);
 });

@@ -1,12 +1,18 @@
 // The Playground's host side. Generation itself runs in the page's Worker on navigator.gpu, like training
 // (the Train view's pattern: the desktop app's main process cannot open dawn.node, and streaming tokens
 // from the page's own GPU needs no per-token round trip to the host). The host hands over what the Worker
-// needs — a checkpoint's model file and the run's graph — refusing what `statelab generate` refuses, with
-// the same words; and it keeps the workspace's prompt sets in one JSON file written temp-then-rename.
+// needs — a checkpoint's model file, the run's graph and its tokenizer — refusing what `statelab generate`
+// refuses, with the same words; and it keeps the workspace's prompt sets in one JSON file written temp-then-rename.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabApiError, type PlaygroundModel, type PromptSet } from '../../../shared/lab-api.js';
+import {
+  LabApiError,
+  type PlaygroundModel,
+  type PlaygroundTokenizer,
+  type PromptSet,
+} from '../../../shared/lab-api.js';
+import { loadTokenizer } from '../../../shared/tokenizers/index.js';
 import { compileGraph } from '../../../gpu/graph/compile.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { openRun } from './app-runs.js';
@@ -17,7 +23,7 @@ import type { Workspace } from './workspace.js';
 export const PROMPT_SETS_FILE = 'prompt-sets.json';
 const FORMAT = 'statelab-prompt-sets';
 
-/** A checkpoint and graph for the Worker; task runs and non-byte tokenizers are refused as the CLI refuses them. */
+/** A checkpoint, graph and tokenizer for the Worker; task runs and other tokenizers are refused as the CLI refuses them. */
 export function playgroundModel(runsDir: string, runId: string, step: number): PlaygroundModel {
   const run = openRun(runsDir, runId);
   const info = run.info();
@@ -28,12 +34,7 @@ export function playgroundModel(runsDir: string, runId: string, step: number): P
       `run ${run.id} was trained on the synthetic task "${data.task}": its tokens are not text (use the Inspect view's task analyses)`,
     );
   }
-  if (data.kind !== 'text' || (data.tokenizer ?? 'byte') !== 'byte') {
-    throw new LabApiError(
-      'unsupported',
-      `run ${run.id}: tokenizer "${data.tokenizer ?? 'unknown'}" is not supported by generate yet (byte-level runs only)`,
-    );
-  }
+  const tokenizer = runTokenizer(run.id, run.dir, data);
   const steps = run.checkpointSteps();
   if (!steps.includes(step)) {
     throw new LabApiError(
@@ -56,10 +57,29 @@ export function playgroundModel(runsDir: string, runId: string, step: number): P
     name: info.name,
     step,
     graph,
-    tokenizer: 'byte',
+    tokenizer,
     trainLength: Number.isInteger(seqLen) && seqLen > 0 ? seqLen : null,
     model: new Uint8Array(readFileSync(confined(runsDir, file, `run "${run.id}" checkpoint ${step}`))),
   };
+}
+
+/** Byte-level text runs, and teachers imported from Hugging Face with their tokenizer.json (as the CLI). */
+function runTokenizer(id: string, dir: string, data: { kind?: string; tokenizer?: string }): PlaygroundTokenizer {
+  if (data.kind === 'text' && (data.tokenizer ?? 'byte') === 'byte') return { kind: 'byte' };
+  if (data.kind === 'imported' && typeof data.tokenizer === 'string') {
+    const path = confined(dir, join(dir, data.tokenizer), `run "${id}" tokenizer`);
+    const json = readFileSync(path, 'utf8');
+    try {
+      loadTokenizer(json, path); // refused here, with the file named, rather than in the page
+    } catch (error) {
+      throw new LabApiError('unsupported', `run ${id}: ${(error as Error).message}`);
+    }
+    return { kind: 'tokenizer.json', json };
+  }
+  throw new LabApiError(
+    'unsupported',
+    `run ${id}: tokenizer "${data.tokenizer ?? 'unknown'}" is not supported by generate yet (byte-level runs and imported teachers only)`,
+  );
 }
 
 /** prompt-sets.json: `{ format, version: 1, sets: [{ name, prompts: [...] }] }`, in the order saved. */

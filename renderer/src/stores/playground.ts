@@ -7,6 +7,7 @@ import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef } from 'vue';
 import type { AdapterSummary } from '../../../gpu/device';
 import type { MixerLayer, SequenceMemory } from '../../../gpu/generate/memory';
+import type { Tokenizer } from '../../../gpu/generate/tokenizer';
 import { upgradeGraph } from '../../../shared/graph/parse';
 import type { PromptSet, RunSummary } from '../../../shared/lab-api';
 import {
@@ -19,6 +20,7 @@ import {
   type PlaygroundSettings,
 } from '../components/playground/prompt-checks';
 import { lab } from '../lab';
+import { playgroundTokenizer } from '../workers/generate-tokenizer';
 import type { FromGenerateWorker, GenerateFailure, ToGenerateWorker } from '../workers/generate-protocol';
 
 export type ModelStatus = 'none' | 'loading' | 'ready' | 'failed';
@@ -42,6 +44,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
     key: string;
     name: string;
     vocabSize: number;
+    tokenizer: Tokenizer;
     trainLength: number | null;
     parameters: number;
     layers: MixerLayer[];
@@ -70,7 +73,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
   let loadSeq = 0;
 
   const usable = computed(() => runs.value.filter((r) => r.checkpoints.length > 0));
-  const promptCheck = computed(() => checkPrompt(prompt.value, model.value?.vocabSize ?? 256));
+  const promptCheck = computed(() => checkPrompt(prompt.value, model.value?.tokenizer ?? null));
   const promptTokens = computed(() => ('tokens' in promptCheck.value ? promptCheck.value.tokens : 0));
   const promptProblem = computed(() => ('problem' in promptCheck.value ? promptCheck.value.problem : null));
   const notes = computed(() => {
@@ -184,12 +187,13 @@ export const usePlaygroundStore = defineStore('playground', () => {
         key,
         name: found.name,
         vocabSize: graph.model.vocab_size,
+        tokenizer: playgroundTokenizer(found.tokenizer, graph.model.vocab_size),
         trainLength: found.trainLength,
         parameters: 0,
         layers: [],
         adapter: null,
       };
-      send({ type: 'load', key, graph, model: found.model }, [found.model.buffer]);
+      send({ type: 'load', key, graph, model: found.model, tokenizer: found.tokenizer }, [found.model.buffer]);
     } catch (error) {
       if (seq !== loadSeq) return;
       modelStatus.value = 'failed';

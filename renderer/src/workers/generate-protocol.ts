@@ -7,6 +7,7 @@ import type { FinishReason } from '../../../gpu/generate/generate';
 import type { MixerLayer, SequenceMemory } from '../../../gpu/generate/memory';
 import type { SamplingOptions } from '../../../gpu/generate/sampling';
 import type { GraphDoc } from '../../../shared/graph/schema';
+import type { PlaygroundTokenizer } from '../../../shared/lab-api';
 
 export interface GenerateLoad {
   /** Which checkpoint this is (`<run>@<step>`): a later load of the same key is a no-op. */
@@ -14,6 +15,7 @@ export interface GenerateLoad {
   graph: GraphDoc;
   /** The checkpoint's model safetensors. */
   model: Uint8Array;
+  tokenizer: PlaygroundTokenizer;
 }
 
 export interface GenerateStart {

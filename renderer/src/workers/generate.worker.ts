@@ -9,10 +9,11 @@ import { Engine } from '../../../gpu/engine';
 import { generate, GenerateError } from '../../../gpu/generate/generate';
 import { uploadParams } from '../../../gpu/generate/load-params';
 import { mixerLayers, type SequenceMemory } from '../../../gpu/generate/memory';
-import { byteTokenizer } from '../../../gpu/generate/tokenizer';
+import type { Tokenizer } from '../../../gpu/generate/tokenizer';
 import { compileGraph, GraphCompileError, type CompiledModel } from '../../../gpu/graph/compile';
 import { countParams, type ParamMap } from '../../../gpu/nn/module';
 import { decodeSafetensors } from '../../../shared/formats/safetensors';
+import { playgroundTokenizer } from './generate-tokenizer';
 import type {
   FromGenerateWorker,
   GenerateFailure,
@@ -27,7 +28,7 @@ const POST_EVERY_MS = 50;
 let context: GpuContext | null = null;
 let engine: Engine | null = null;
 let lostMessage: string | null = null;
-let loaded: { key: string; model: CompiledModel; params: ParamMap } | null = null;
+let loaded: { key: string; model: CompiledModel; params: ParamMap; tokenizer: Tokenizer } | null = null;
 /** Messages run one after another (a load while generating waits for the generation to end). */
 let queue: Promise<void> = Promise.resolve();
 let stopRequested = false;
@@ -76,7 +77,13 @@ async function load(request: GenerateLoad): Promise<void> {
     }
     if (loaded) for (const p of loaded.params.values()) p.release();
     loaded = null;
-    loaded = { key: request.key, model, params: uploadParams(e, model.specs, saved, `checkpoint ${request.key}`) };
+    const tokenizer = playgroundTokenizer(request.tokenizer, model.graph.doc.model.vocab_size);
+    loaded = {
+      key: request.key,
+      model,
+      params: uploadParams(e, model.specs, saved, `checkpoint ${request.key}`),
+      tokenizer,
+    };
   }
   post({
     type: 'loaded',
@@ -90,8 +97,7 @@ async function load(request: GenerateLoad): Promise<void> {
 async function run(request: GenerateStart): Promise<void> {
   const e = await gpu();
   if (!loaded) throw new Error('no checkpoint is loaded');
-  const { model, params } = loaded;
-  const tokenizer = byteTokenizer(model.graph.doc.model.vocab_size);
+  const { model, params, tokenizer } = loaded;
   const events = generate(e, model, params, tokenizer, {
     prompts: [request.prompt],
     maxTokens: request.maxTokens,

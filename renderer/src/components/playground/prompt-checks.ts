@@ -5,7 +5,7 @@
 
 import type { MixerLayer } from '../../../../gpu/generate/memory';
 import { resolveSampling, type SamplingOptions } from '../../../../gpu/generate/sampling';
-import { byteTokenizer, TokenizerError } from '../../../../gpu/generate/tokenizer';
+import type { Tokenizer } from '../../../../gpu/generate/tokenizer';
 
 export interface PlaygroundSettings extends SamplingOptions {
   maxTokens: number;
@@ -26,14 +26,14 @@ export const DEFAULT_SETTINGS: PlaygroundSettings = {
 export const MAX_TOKENS_LIMIT = 100_000;
 
 /** The prompt's token count, or why it cannot be generated from. */
-export function checkPrompt(prompt: string, vocabSize: number): { tokens: number } | { problem: string } {
+export function checkPrompt(prompt: string, tokenizer: Tokenizer | null): { tokens: number } | { problem: string } {
   // A byte-level model has no beginning-of-sequence token: there is nothing to condition the first token on.
   if (prompt.length === 0) return { problem: 'Type a prompt: generation continues from at least one character.' };
+  if (!tokenizer) return { tokens: 0 };
   try {
-    return { tokens: byteTokenizer(vocabSize).encode(prompt).length };
+    return { tokens: tokenizer.encode(prompt).length };
   } catch (error) {
-    if (error instanceof TokenizerError) return { problem: `The prompt cannot be encoded: ${error.message}.` };
-    throw error;
+    return { problem: `The prompt cannot be encoded: ${(error as Error).message}.` };
   }
 }
 
