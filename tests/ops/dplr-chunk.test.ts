@@ -14,6 +14,7 @@ import { chunkDplrDeltaRule } from '../../gpu/ops/delta/dplr-chunk.js';
 import { add, mul } from '../../gpu/ops/elementwise.js';
 import { sumAll } from '../../gpu/ops/reduce.js';
 import { checkGradients } from '../helpers/finite-diff.js';
+import type { Tensor } from '../../gpu/tensor.js';
 import { relativeError, upload, useEngine } from '../helpers/gpu.js';
 import { freshSeed, l2NormalizeRows } from '../layers/delta-helpers.js';
 import { centralDifferences } from '../layers/diagonal-helpers.js';
@@ -206,32 +207,42 @@ describe('building blocks of the chunked form against float64 references', () =>
     }
   });
 
-  it('chunkStateScan: entering states and last state; gradients of M, R and the initial state equal central differences', async () => {
+  it('chunkStateScan: entering states and last state; gradients of every input and the initial state equal central differences', async () => {
     const e = await engine();
     const seed = freshSeed();
-    const [BH, NT, K, V] = [3, 5, 6, 20]; // V spans two value tiles
-    const m = toFloat32(randn([BH, NT, K, K], seed, 0.4));
-    const r = toFloat32(randn([BH, NT, K, V], seed + 1));
-    const h0 = toFloat32(randn([BH, K, V], seed + 2));
-    const ref = chunkStateScanRef(m, r, h0);
-    const [mt, rt, ht] = [m, r, h0].map((t) => upload(e, t, true));
-    const out = chunkStateScan(mt, rt, ht);
+    const [BH, NT, C, K, V] = [3, 5, 4, 6, 20]; // V spans two value tiles
+    const x = {
+      decay: toFloat32(uniform([BH, NT, K], seed, 0.2, 1)),
+      bHat: toFloat32(randn([BH, NT, C, K], seed + 1, 0.4)),
+      w: toFloat32(randn([BH, NT, C, K], seed + 2, 0.4)),
+      r: toFloat32(randn([BH, NT, K, V], seed + 3)),
+    };
+    const h0 = toFloat32(randn([BH, K, V], seed + 4));
+    const ref = chunkStateScanRef(x, h0);
+    const names = ['decay', 'bHat', 'w', 'r'] as const;
+    const t = Object.fromEntries(names.map((n) => [n, upload(e, x[n], true)])) as Record<
+      (typeof names)[number],
+      Tensor
+    >;
+    const ht = upload(e, h0, true);
+    const out = chunkStateScan(t, ht);
     expectClose(cpuTensor(ref.states.shape, await out.states.read()), ref.states, 1e-5, `states (seed ${seed})`);
     expectClose(cpuTensor(ref.last.shape, await out.last.read()), ref.last, 1e-5, 'last');
-    const dStates = toFloat32(randn(ref.states.shape, seed + 3));
-    const dLast = toFloat32(randn(ref.last.shape, seed + 4));
+    const dStates = toFloat32(randn(ref.states.shape, seed + 5));
+    const dLast = toFloat32(randn(ref.last.shape, seed + 6));
     backward(add(sumAll(mul(out.states, upload(e, dStates))), sumAll(mul(out.last, upload(e, dLast)))));
     const joined = cpuTensor([dStates.data.length + dLast.data.length], [...dStates.data, ...dLast.data]);
     const numeric = centralDifferences(
-      ([mm, rr, hh]) => {
-        const s = chunkStateScanRef(mm, rr, hh);
+      ([decay, bHat, w, r, initial]) => {
+        const s = chunkStateScanRef({ decay, bHat, w, r }, initial);
         return cpuTensor(joined.shape, [...s.states.data, ...s.last.data]);
       },
-      [m, r, h0],
+      [...names.map((n) => x[n]), h0],
       joined,
     );
-    for (const [k, t] of [mt, rt, ht].entries()) {
-      expectClose(cpuTensor(t.shape, await t.grad!.read()), numeric[k], 1e-4, `grad ${['M', 'R', 'S0'][k]}`);
+    for (const [k, tensor] of [...names.map((n) => t[n]), ht].entries()) {
+      const label = `grad ${[...names, 'initial'][k]} (seed ${seed})`;
+      expectClose(cpuTensor(tensor.shape, await tensor.grad!.read()), numeric[k], 1e-4, label);
     }
   });
 });

@@ -1,32 +1,48 @@
 // The inter-chunk state passing of the chunked generalized delta rule, as a differentiable op: the
-// matrix linear recurrence over chunks
-//   S_{n+1} = M_n S_n + R_n,    n = 0 … NT−1,   S_0 the initial state (zeros when absent),
-// with M_n [K, K] the chunk's whole transition (Diag(e^{γ_C}) + B̂ᵀ W) and R_n [K, V] its input
-// (B̂ᵀ U + K̂ᵀ V). Returns every entering state S_n (the chunks' outputs read them) and S_NT.
-// The value columns of S evolve independently, so one workgroup owns (value tile, batch·head) and keeps
-// its [K, BV] tile in workgroup memory while it walks the NT chunks, as the delta rule's state kernel.
-// The adjoint walks back:  G_NT = dS_NT;  dR_n = G_{n+1};  G_n = M_nᵀ G_{n+1} + dS_n(read by chunk n);
-// dS_0 = G_0; and dM_n = G_{n+1} S_nᵀ is one batched product afterwards (parallel over chunks).
+// recurrence over chunks
+//   S_{n+1} = Diag(d_n) S_n + B̂_nᵀ (W_n S_n) + R_n,    n = 0 … NT−1,   S_0 the initial state (or zeros),
+// i.e. the chunk's whole transition Diag(e^{γ_C}) + B̂ᵀW (diagonal plus rank C, never formed as a K×K
+// matrix) and its input R = B̂ᵀU + K̂ᵀV. Returns every entering state S_n (the chunks' outputs read them)
+// and S_NT. The value columns of S evolve independently, so one workgroup owns (value tile, batch·head)
+// and keeps its [K, BV] tile in workgroup memory while it walks the NT chunks (as the delta rule's state
+// kernel). The adjoint walks back with G_{n+1} = ∂L/∂S_{n+1} (G_NT = the last state's gradient):
+//   dR_n = G_{n+1};  Y_n = B̂_n G_{n+1};  G_n = Diag(d_n) G_{n+1} + W_nᵀ Y_n + ∂L/∂S_n (as read by chunk n);
+// then, parallel over chunks, dd_n = rowsum(G_{n+1} ⊙ S_n), dW_n = Y_n S_nᵀ, dB̂_n = (W_n S_n) G_{n+1}ᵀ.
 
 import { record } from '../../autograd.js';
 import { uniformBytes } from '../../engine.js';
 import type { Tensor } from '../../tensor.js';
-import { zeros } from '../elementwise.js';
+import { mul, zeros } from '../elementwise.js';
 import { matmul } from '../matmul.js';
-import { STATE_THREADS, STATE_TILE } from './chunk-kernels.js';
+import { sum } from '../reduce.js';
+import { MAX_BV, STATE_THREADS, STATE_TILE } from './chunk-kernels.js';
 import { placeholder, valueTile } from './common.js';
 
 const OP = 'chunkStateScan';
+/** Longest chunk: the workgroup holds one [C, BV] block of W S (or B̂ G). */
+const MAX_CHUNK = 64;
+
+export interface ChunkTransitions {
+  /** d_n = e^{γ_C}, the chunk's diagonal decay: [BH, NT, K]. */
+  decay: Tensor;
+  /** B̂_n, W_n: [BH, NT, C, K] (the transition's low-rank part is B̂ᵀW). */
+  bHat: Tensor;
+  w: Tensor;
+  /** R_n: [BH, NT, K, V]. */
+  r: Tensor;
+}
 
 const PARAMS = `
-struct Params { NT: u32, K: u32, V: u32, BV: u32, flags: u32 }
+struct Params { NT: u32, C: u32, K: u32, V: u32, BV: u32, flags: u32 }
 @group(0) @binding(0) var<uniform> u: Params;`;
 
+// Shared by both directions: `start` seeds the tile (initial state / last state's gradient).
 const MAIN = `
 var<workgroup> st: array<f32, ${STATE_TILE}>;
-var<workgroup> nx: array<f32, ${STATE_TILE}>;
+var<workgroup> y: array<f32, ${MAX_CHUNK * MAX_BV}>;
 @compute @workgroup_size(${STATE_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let C = u.C;
   let K = u.K;
   let V = u.V;
   let BV = u.BV;
@@ -43,28 +59,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();`;
 
 const FORWARD = `${PARAMS}
-@group(0) @binding(1) var<storage, read> m: array<f32>;
-@group(0) @binding(2) var<storage, read> r: array<f32>;
-@group(0) @binding(3) var<storage, read> start: array<f32>;
-@group(0) @binding(4) var<storage, read_write> states: array<f32>;
-@group(0) @binding(5) var<storage, read_write> last: array<f32>;
+@group(0) @binding(1) var<storage, read> decay: array<f32>;
+@group(0) @binding(2) var<storage, read> bhat: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> r: array<f32>;
+@group(0) @binding(5) var<storage, read> start: array<f32>;
+@group(0) @binding(6) var<storage, read_write> states: array<f32>;
+@group(0) @binding(7) var<storage, read_write> last: array<f32>;
 ${MAIN}
   for (var n = 0u; n < u.NT; n++) {
     let chunk = bh * u.NT + n;
+    for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
+      let vv = v0 + e % BV;
+      if (vv < V) { states[(chunk * K + e / BV) * V + vv] = st[e]; }
+    }
+    // y = W S, [C, BV].
+    for (var e = lid; e < C * BV; e += ${STATE_THREADS}u) {
+      let j = e / BV;
+      let c = e % BV;
+      var acc = 0.0;
+      for (var d = 0u; d < K; d++) { acc += w[(chunk * C + j) * K + d] * st[d * BV + c]; }
+      y[e] = acc;
+    }
+    workgroupBarrier();
+    // S ← Diag(d) S + B̂ᵀ y + R: entry e reads only itself and y, so it updates in place.
     for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
       let i = e / BV;
       let c = e % BV;
       let vv = v0 + c;
       var acc = 0.0;
       if (vv < V) {
-        states[(chunk * K + i) * V + vv] = st[e];
-        acc = r[(chunk * K + i) * V + vv];
-        for (var j = 0u; j < K; j++) { acc += m[(chunk * K + i) * K + j] * st[j * BV + c]; }
+        acc = decay[chunk * K + i] * st[e] + r[(chunk * K + i) * V + vv];
+        for (var j = 0u; j < C; j++) { acc += bhat[(chunk * C + j) * K + i] * y[j * BV + c]; }
       }
-      nx[e] = acc;
+      st[e] = acc;
     }
-    workgroupBarrier();
-    for (var e = lid; e < tile; e += ${STATE_THREADS}u) { st[e] = nx[e]; }
     workgroupBarrier();
   }
   for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
@@ -73,30 +102,42 @@ ${MAIN}
   }
 }`;
 
-// `start` is the final state's gradient here, `st` the running G.
+// The tile holds G; `start` is the last state's gradient.
 const BACKWARD = `${PARAMS}
-@group(0) @binding(1) var<storage, read> m: array<f32>;
-@group(0) @binding(2) var<storage, read> dstates: array<f32>;
-@group(0) @binding(3) var<storage, read> start: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dr: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dfirst: array<f32>;
+@group(0) @binding(1) var<storage, read> decay: array<f32>;
+@group(0) @binding(2) var<storage, read> bhat: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> dstates: array<f32>;
+@group(0) @binding(5) var<storage, read> start: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dr: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dfirst: array<f32>;
 ${MAIN}
   for (var step = 0u; step < u.NT; step++) {
     let chunk = bh * u.NT + u.NT - 1u - step;
+    for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
+      let vv = v0 + e % BV;
+      if (vv < V) { dr[(chunk * K + e / BV) * V + vv] = st[e]; }
+    }
+    // y = B̂ G, [C, BV].
+    for (var e = lid; e < C * BV; e += ${STATE_THREADS}u) {
+      let j = e / BV;
+      let c = e % BV;
+      var acc = 0.0;
+      for (var i = 0u; i < K; i++) { acc += bhat[(chunk * C + j) * K + i] * st[i * BV + c]; }
+      y[e] = acc;
+    }
+    workgroupBarrier();
     for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
       let i = e / BV;
       let c = e % BV;
       let vv = v0 + c;
       var acc = 0.0;
       if (vv < V) {
-        dr[(chunk * K + i) * V + vv] = st[e];
-        acc = dstates[(chunk * K + i) * V + vv];
-        for (var j = 0u; j < K; j++) { acc += m[(chunk * K + j) * K + i] * st[j * BV + c]; }
+        acc = decay[chunk * K + i] * st[e] + dstates[(chunk * K + i) * V + vv];
+        for (var j = 0u; j < C; j++) { acc += w[(chunk * C + j) * K + i] * y[j * BV + c]; }
       }
-      nx[e] = acc;
+      st[e] = acc;
     }
-    workgroupBarrier();
-    for (var e = lid; e < tile; e += ${STATE_THREADS}u) { st[e] = nx[e]; }
     workgroupBarrier();
   }
   for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
@@ -105,24 +146,31 @@ ${MAIN}
   }
 }`;
 
+function checkShapes(x: ChunkTransitions, initial?: Tensor) {
+  if (x.r.shape.length !== 4) throw new RangeError(`${OP}: r must be [BH, NT, K, V], got ${x.r.describe()}`);
+  const [BH, NT, K, V] = x.r.shape;
+  const C = x.w.shape[2];
+  const expect = (name: string, t: Tensor, shape: number[]) => {
+    if (t.shape.join() !== shape.join()) {
+      throw new RangeError(`${OP}: ${name} must be [${shape.join(', ')}], got ${t.describe()}`);
+    }
+  };
+  expect('decay', x.decay, [BH, NT, K]);
+  expect('w', x.w, [BH, NT, C, K]);
+  expect('bHat', x.bHat, [BH, NT, C, K]);
+  if (initial) expect('initial', initial, [BH, K, V]);
+  if (!(C >= 1 && C <= MAX_CHUNK)) throw new RangeError(`${OP}: chunk length ${C} must be in [1, ${MAX_CHUNK}]`);
+  return { BH, NT, C, K, V };
+}
+
 /**
- * S_{n+1} = M_n S_n + R_n over the chunks of every batch·head. m [BH, NT, K, K], r [BH, NT, K, V],
- * initial [BH, K, V] (optional). Returns `states` [BH, NT, K, V] (S_n entering chunk n) and `last`
- * [BH, K, V] (S_NT); differentiable in m, r and the initial state through both.
+ * S_{n+1} = Diag(d_n) S_n + B̂_nᵀ (W_n S_n) + R_n over the chunks of every batch·head. Returns `states`
+ * [BH, NT, K, V] (S_n entering chunk n) and `last` [BH, K, V] (S_NT); differentiable in every input and the
+ * initial state [BH, K, V] (optional) through both.
  */
-export function chunkStateScan(m: Tensor, r: Tensor, initial?: Tensor): { states: Tensor; last: Tensor } {
-  if (m.shape.length !== 4 || m.shape[2] !== m.shape[3]) {
-    throw new RangeError(`${OP}: m must be [BH, NT, K, K], got ${m.describe()}`);
-  }
-  const [BH, NT, K] = m.shape;
-  if (r.shape.length !== 4 || r.shape[0] !== BH || r.shape[1] !== NT || r.shape[2] !== K) {
-    throw new RangeError(`${OP}: r must be [${BH}, ${NT}, ${K}, V], got ${r.describe()}`);
-  }
-  const V = r.shape[3];
-  if (initial && initial.shape.join() !== [BH, K, V].join()) {
-    throw new RangeError(`${OP}: initial must be [${BH}, ${K}, ${V}], got ${initial.describe()}`);
-  }
-  const engine = m.engine;
+export function chunkStateScan(x: ChunkTransitions, initial?: Tensor): { states: Tensor; last: Tensor } {
+  const { BH, NT, C, K, V } = checkShapes(x, initial);
+  const engine = x.r.engine;
   const bv = valueTile({ B: 1, T: 1, H: 1, K, V });
   const workgroups: [number, number] = [Math.ceil(V / bv), BH];
   const start = initial ?? placeholder(engine);
@@ -131,13 +179,13 @@ export function chunkStateScan(m: Tensor, r: Tensor, initial?: Tensor): { states
   engine.dispatch(
     { name: 'dplr-chunk:scan', wgsl: FORWARD },
     {
-      bindings: [m, r, start, states, last],
-      uniforms: uniformBytes([NT, K, V, bv, initial ? 1 : 0]),
+      bindings: [x.decay, x.bHat, x.w, x.r, start, states, last],
+      uniforms: uniformBytes([NT, C, K, V, bv, initial ? 1 : 0]),
       workgroups,
     },
   );
   if (!initial) start.release();
-  const inputs = [m, r, ...(initial ? [initial] : [])];
+  const inputs = [x.decay, x.bHat, x.w, x.r, ...(initial ? [initial] : [])];
   if (!engine.isGradEnabled || !inputs.some((t) => t.requiresGrad)) return { states, last };
 
   // Two outputs, one backward: `last`'s node runs first (it lists `states` as its input, so the tape
@@ -147,20 +195,28 @@ export function chunkStateScan(m: Tensor, r: Tensor, initial?: Tensor): { states
     const gLast = lastGrad;
     lastGrad = null;
     const dfinal = gLast ?? placeholder(engine);
-    const dr = engine.empty(r.shape);
+    const dr = engine.empty(x.r.shape);
     const dfirst = engine.empty([BH, K, V]);
     engine.dispatch(
       { name: 'dplr-chunk:scan-backward', wgsl: BACKWARD },
       {
-        bindings: [m, gStates, dfinal, dr, dfirst],
-        uniforms: uniformBytes([NT, K, V, bv, gLast ? 1 : 0]),
+        bindings: [x.decay, x.bHat, x.w, gStates, dfinal, dr, dfirst],
+        uniforms: uniformBytes([NT, C, K, V, bv, gLast ? 1 : 0]),
         workgroups,
       },
     );
     if (!gLast) dfinal.release();
-    const dm = m.requiresGrad ? matmul(dr, states, { transB: true }) : null;
+    const product = mul(dr, states);
+    const dDecay = sum(product, 3);
+    product.release();
+    const y = matmul(x.bHat, dr);
+    const dW = matmul(y, states, { transB: true });
+    y.release();
+    const z = matmul(x.w, states);
+    const dBhat = matmul(z, dr, { transB: true });
+    z.release();
     if (!initial) dfirst.release();
-    return [dm, dr, ...(initial ? [dfirst] : [])];
+    return [dDecay, dBhat, dW, dr, ...(initial ? [dfirst] : [])];
   });
   record(last, `${OP}.last`, [states], (gLast) => {
     lastGrad = gLast;

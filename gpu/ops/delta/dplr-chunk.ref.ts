@@ -209,14 +209,16 @@ export function unitLowerInverseRef(a: CpuTensor): CpuTensor {
   return x;
 }
 
-/** S_{n+1} = M_n S_n + R_n per batch·head: m [BH, NT, K, K], r [BH, NT, K, V], initial [BH, K, V]. */
+/**
+ * S_{n+1} = Diag(d_n) S_n + B̂_nᵀ (W_n S_n) + R_n per batch·head (the chunk-state scan): decay [BH, NT, K],
+ * bHat, w [BH, NT, C, K], r [BH, NT, K, V], initial [BH, K, V]. Returns the entering states and the last.
+ */
 export function chunkStateScanRef(
-  m: CpuTensor,
-  r: CpuTensor,
+  x: { decay: CpuTensor; bHat: CpuTensor; w: CpuTensor; r: CpuTensor },
   initial?: CpuTensor,
 ): { states: CpuTensor; last: CpuTensor } {
-  const [BH, NT, K] = m.shape;
-  const V = r.shape[3];
+  const [BH, NT, K, V] = x.r.shape;
+  const C = x.w.shape[2];
   const states = cpuTensor([BH, NT, K, V]);
   const last = cpuTensor([BH, K, V]);
   for (let bh = 0; bh < BH; bh++) {
@@ -224,11 +226,15 @@ export function chunkStateScanRef(
     for (let n = 0; n < NT; n++) {
       const chunk = bh * NT + n;
       states.data.set(S, chunk * K * V);
+      const ws = new Float64Array(C * V); // W S
+      for (let j = 0; j < C; j++)
+        for (let c = 0; c < V; c++)
+          for (let d = 0; d < K; d++) ws[j * V + c] += x.w.data[(chunk * C + j) * K + d] * S[d * V + c];
       const next = new Float64Array(K * V);
       for (let i = 0; i < K; i++)
         for (let c = 0; c < V; c++) {
-          let s = r.data[(chunk * K + i) * V + c];
-          for (let j = 0; j < K; j++) s += m.data[(chunk * K + i) * K + j] * S[j * V + c];
+          let s = x.decay.data[chunk * K + i] * S[i * V + c] + x.r.data[(chunk * K + i) * V + c];
+          for (let j = 0; j < C; j++) s += x.bHat.data[(chunk * C + j) * K + i] * ws[j * V + c];
           next[i * V + c] = s;
         }
       S = next;

@@ -6,7 +6,7 @@
 //   Ã = a ⊙ e^{γ⁻}, Q̃ = q ⊙ e^{γ}, B̄ = b ⊙ e^{−γ}, K̄ = k ⊙ e^{−γ}, B̂ = b ⊙ e^{γ_C−γ}, K̂ = k ⊙ e^{γ_C−γ}
 //   A^{ab} = Ã B̄ᵀ, A^{ak} = Ã K̄ᵀ (strictly lower),  Q^{b} = Q̃ B̄ᵀ, Q^{k} = Q̃ K̄ᵀ (lower)
 //   L⁻¹ = (I − A^{ab})⁻¹ (f32 forward substitution, dplr-chunk-solve.ts),  W = L⁻¹ Ã,  U = L⁻¹ A^{ak} V
-//   S_{n+1} = (Diag(e^{γ_C}) + B̂ᵀ W) S_n + (B̂ᵀ U + K̂ᵀ V)          (sequential over chunks, dplr-chunk-scan.ts)
+//   S_{n+1} = Diag(e^{γ_C}) S_n + B̂ᵀ (W S_n) + (B̂ᵀ U + K̂ᵀ V)       (sequential over chunks, dplr-chunk-scan.ts)
 //   P = W S_n + U,   O = Q̃ S_n + Q^{b} P + Q^{k} V                    (parallel over chunks)
 // Everything but the solve and the scan is a batched matmul or an elementwise op of the engine, so the
 // backward is theirs (autograd), with the two custom ops' adjoints written out in their files.
@@ -41,13 +41,6 @@ function lowerMask(C: number): Float32Array {
   const mask = new Float32Array(C * C);
   for (let i = 0; i < C; i++) for (let j = 0; j <= i; j++) mask[i * C + j] = 1;
   return mask;
-}
-
-/** [K, K] identity. */
-function identity(K: number): Float32Array {
-  const eye = new Float32Array(K * K);
-  for (let i = 0; i < K; i++) eye[i * K + i] = 1;
-  return eye;
 }
 
 /** γ = the inclusive cumulative sum over each chunk's C rows of logw [..., C, K] (a product with the lower ones). */
@@ -106,12 +99,13 @@ export function chunkDplrDeltaRule(x: DplrInputs, options: ChunkDplrOptions = {}
   const w = matmul(solve, aD); // [B, H, NT, C, K]
   const u = matmul(solve, matmul(aak, v)); // [B, H, NT, C, V]
 
-  // The chunk's transition Diag(e^{γ_C}) + B̂ᵀW and input B̂ᵀU + K̂ᵀV, then the sequential pass.
-  const eye = engine.fromArray(identity(K), [K, K]);
-  const transition = add(matmul(bC, w, { transA: true }), mul(exp(gammaLast), eye));
+  // The sequential pass with each chunk's transition Diag(e^{γ_C}) + B̂ᵀW and input B̂ᵀU + K̂ᵀV.
   const input = add(matmul(bC, u, { transA: true }), matmul(kC, v, { transA: true }));
-  const h0 = options.initialState ? reshape(options.initialState, [B * H, K, V]) : undefined;
-  const scan = chunkStateScan(reshape(transition, [B * H, NT, K, K]), reshape(input, [B * H, NT, K, V]), h0);
+  const perHead = (t: Tensor) => reshape(t, [B * H, NT, ...t.shape.slice(3)]);
+  const scan = chunkStateScan(
+    { decay: reshape(exp(gammaLast), [B * H, NT, K]), bHat: perHead(bC), w: perHead(w), r: perHead(input) },
+    options.initialState ? reshape(options.initialState, [B * H, K, V]) : undefined,
+  );
   const states = reshape(scan.states, [B, H, NT, K, V]);
 
   const p = add(matmul(w, states), u);
