@@ -4,6 +4,7 @@
 // Per chunk of C tokens, with γ the chunk-local cumulative log decay and the WY-style representation
 // P = W S₀ + U of the chunk's "removal" reads p_i = S_{i−1}ᵀ a_i:
 //   Ã = a ⊙ e^{γ⁻}, Q̃ = q ⊙ e^{γ}, B̄ = b ⊙ e^{−γ}, K̄ = k ⊙ e^{−γ}, B̂ = b ⊙ e^{γ_C−γ}, K̂ = k ⊙ e^{γ_C−γ}
+//   (aTilde, qTilde, bBar, kBar, bHat, kHat below; γ⁻ = γ − logw, the decay up to just before the token)
 //   A^{ab} = Ã B̄ᵀ, A^{ak} = Ã K̄ᵀ (strictly lower),  Q^{b} = Q̃ B̄ᵀ, Q^{k} = Q̃ K̄ᵀ (lower)
 //   L⁻¹ = (I − A^{ab})⁻¹ (f32 forward substitution, dplr-chunk-solve.ts),  W = L⁻¹ Ã,  U = L⁻¹ A^{ak} V
 //   S_{n+1} = Diag(e^{γ_C}) S_n + B̂ᵀ (W S_n) + (B̂ᵀ U + K̂ᵀ V)       (sequential over chunks, dplr-chunk-scan.ts)
@@ -83,33 +84,33 @@ export function chunkDplrDeltaRule(x: DplrInputs, options: ChunkDplrOptions = {}
   const decayBefore = exp(sub(gamma, logw)); // e^{γ⁻}: from the chunk start to just before the token
   const growth = exp(neg(gamma)); // e^{−γ}
   const carry = exp(sub(gammaLast, gamma)); // e^{γ_C − γ}: from the token to the chunk end
-  const aD = mul(a, decayBefore);
-  const qD = mul(q, exp(gamma));
-  const bG = mul(b, growth);
-  const kG = mul(k, growth);
-  const bC = mul(b, carry);
-  const kC = mul(k, carry);
+  const aTilde = mul(a, decayBefore);
+  const qTilde = mul(q, exp(gamma));
+  const bBar = mul(b, growth);
+  const kBar = mul(k, growth);
+  const bHat = mul(b, carry);
+  const kHat = mul(k, carry);
 
   const strict = engine.fromArray(strictlyLowerMask(C), [C, C]);
   const lower = engine.fromArray(lowerMask(C), [C, C]);
-  const solve = unitLowerInverse(matmul(aD, bG, { transB: true })); // reads the strictly lower A^{ab}
-  const aak = mul(matmul(aD, kG, { transB: true }), strict);
-  const qb = mul(matmul(qD, bG, { transB: true }), lower);
-  const qk = mul(matmul(qD, kG, { transB: true }), lower);
-  const w = matmul(solve, aD); // [B, H, NT, C, K]
-  const u = matmul(solve, matmul(aak, v)); // [B, H, NT, C, V]
+  const lInv = unitLowerInverse(matmul(aTilde, bBar, { transB: true })); // reads the strictly lower A^{ab}
+  const aak = mul(matmul(aTilde, kBar, { transB: true }), strict);
+  const qb = mul(matmul(qTilde, bBar, { transB: true }), lower);
+  const qk = mul(matmul(qTilde, kBar, { transB: true }), lower);
+  const w = matmul(lInv, aTilde); // [B, H, NT, C, K]
+  const u = matmul(lInv, matmul(aak, v)); // [B, H, NT, C, V]
 
   // The sequential pass with each chunk's transition Diag(e^{γ_C}) + B̂ᵀW and input B̂ᵀU + K̂ᵀV.
-  const input = add(matmul(bC, u, { transA: true }), matmul(kC, v, { transA: true }));
+  const input = add(matmul(bHat, u, { transA: true }), matmul(kHat, v, { transA: true }));
   const perHead = (t: Tensor) => reshape(t, [B * H, NT, ...t.shape.slice(3)]);
   const scan = chunkStateScan(
-    { decay: reshape(exp(gammaLast), [B * H, NT, K]), bHat: perHead(bC), w: perHead(w), r: perHead(input) },
+    { decay: reshape(exp(gammaLast), [B * H, NT, K]), bHat: perHead(bHat), w: perHead(w), r: perHead(input) },
     options.initialState ? reshape(options.initialState, [B * H, K, V]) : undefined,
   );
   const states = reshape(scan.states, [B, H, NT, K, V]);
 
   const p = add(matmul(w, states), u);
-  const out = add(add(matmul(qD, states), matmul(qb, p)), matmul(qk, v)); // [B, H, NT, C, V]
+  const out = add(add(matmul(qTilde, states), matmul(qb, p)), matmul(qk, v)); // [B, H, NT, C, V]
   const flat = reshape(permute(out, [0, 2, 3, 1, 4]), [B, padded, H, V]);
   const o = padded > T ? slice(flat, 1, 0, T) : flat;
   return { o, finalState: reshape(scan.last, [B, H, K, V]) };
