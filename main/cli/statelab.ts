@@ -2,7 +2,7 @@
 // failure with a message naming what was wrong; `--json` prints machine-readable lines for scripts.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseGraph } from '../../shared/graph/parse.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { validateGraph } from '../../shared/graph/validate.js';
@@ -69,7 +69,7 @@ function loadGraph(ref: string): GraphDoc {
   return parseGraph(readFileSync(path, 'utf8'), path);
 }
 
-function dataSpec(args: ParsedArgs): DataSpec {
+function dataSpec(args: ParsedArgs, defaultTokenizer = 'byte'): DataSpec {
   const ref = stringOption(args, 'data');
   if (!ref) throw new UsageError('--data is required (a .txt/.jsonl/.csv/.tsv/.parquet file, or task:NAME)');
   if (ref.startsWith('task:'))
@@ -78,7 +78,7 @@ function dataSpec(args: ParsedArgs): DataSpec {
   return {
     kind: 'text',
     path: resolve(ref),
-    tokenizer: stringOption(args, 'tokenizer', 'byte')!,
+    tokenizer: stringOption(args, 'tokenizer', defaultTokenizer)!,
     ...(field ? { field } : {}),
   };
 }
@@ -183,9 +183,12 @@ async function resume(args: ParsedArgs): Promise<number> {
 async function evaluate(args: ParsedArgs): Promise<number> {
   const [runRef] = args.positionals;
   if (!runRef) throw new UsageError('eval needs a run id or folder');
-  const result = await evalRun(runRef, stringOption(args, 'runs', 'runs')!, {
+  const runsDir = stringOption(args, 'runs', 'runs')!;
+  // A run that carries its own tokenizer.json (an imported teacher) reads new text with it by default.
+  const ownTokenizer = join(new RunStore(runsDir).open(runRef).dir, 'tokenizer.json');
+  const result = await evalRun(runRef, runsDir, {
     step: args.options.has('step') ? numberOption(args, 'step', 0, { integer: true, min: 0 }) : undefined,
-    data: args.options.has('data') ? dataSpec(args) : undefined,
+    data: args.options.has('data') ? dataSpec(args, existsSync(ownTokenizer) ? ownTokenizer : 'byte') : undefined,
   });
   if (args.options.has('json'))
     process.stdout.write(

@@ -39,7 +39,7 @@ export async function importFolderCommand(argv: string[]): Promise<number> {
         );
       else
         process.stdout.write(
-          `evaluate it on text with: statelab eval ${run.dir} --data <file> --tokenizer ${resolve(run.dir, 'tokenizer.json')}\n`,
+          `evaluate it on text with: statelab eval ${run.dir} --data <file> (its tokenizer.json is the default)\n`,
         );
     }
     return 0;

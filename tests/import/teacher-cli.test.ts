@@ -94,6 +94,15 @@ describe('statelab import of a GPT-2 folder', () => {
     expect(result.step).toBe(0);
     expect(Number.isFinite(result.loss)).toBe(true);
     expect(result.loss).toBeGreaterThan(0);
+    // The CLI reads new text with the run's own tokenizer.json unless --tokenizer says otherwise.
+    const own = await evalRun(gpt2Run, runsDir, {
+      data: { kind: 'text', path: TEXT, tokenizer: join(gpt2Run, 'tokenizer.json') },
+    });
+    const cli = await statelab('eval', gpt2Run, '--runs', runsDir, '--data', TEXT, '--json');
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout.trim()).loss).toBeCloseTo(own.loss, 4);
+    const bytes = await statelab('eval', gpt2Run, '--runs', runsDir, '--data', TEXT, '--tokenizer', 'byte', '--json');
+    expect(JSON.parse(bytes.stdout.trim()).loss).not.toBeCloseTo(own.loss, 2);
   });
 });
 
