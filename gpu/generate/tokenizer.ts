@@ -1,7 +1,8 @@
 // What generation needs from a tokenizer: text → ids (refusing what it cannot represent) and a streaming
-// decoder (one token may hold part of a character). Runs trained so far use byte-level tokens, so this
-// module provides the byte tokenizer; `shared/tokenizers/` (BPE etc., a teammate's work) did not exist when
-// generation landed — a tokenizer from there only has to satisfy `Tokenizer` to plug in.
+// decoder (one token may hold part of a character): the byte tokenizer of byte-level runs, and a
+// tokenizer.json (shared/tokenizers: BPE, an imported teacher's) adapted to the same interface.
+
+import { loadTokenizer } from '../../shared/tokenizers/index.js';
 
 export interface StreamDecoder {
   /** Text completed by this token ('' while a multi-byte character is still incomplete). */
@@ -66,6 +67,39 @@ export function byteTokenizer(modelVocab = 256): Tokenizer {
       return {
         push: (id) => decoder.decode(Uint8Array.of(id), { stream: true }),
         flush: () => decoder.decode(),
+      };
+    },
+  };
+}
+
+/**
+ * A tokenizer.json's text for generation. Streaming decodes everything generated so far and hands out the
+ * new text, holding it back while it ends in U+FFFD (a character whose bytes are still arriving).
+ */
+export function jsonTokenizer(json: string, source: string): Tokenizer {
+  const tokenizer = loadTokenizer(json, source);
+  return {
+    name: `${tokenizer.kind} (${source})`,
+    vocabSize: tokenizer.vocabSize,
+    encode: (text) => tokenizer.encode(text),
+    decode: (ids) => tokenizer.decode(ids),
+    streamDecoder(): StreamDecoder {
+      const ids: number[] = [];
+      let emitted = '';
+      const next = (final: boolean) => {
+        const text = tokenizer.decode(ids);
+        if (!final && text.endsWith('\uFFFD')) return '';
+        // Byte-level decoding only extends the text once no character is pending.
+        const fresh = text.slice(emitted.length);
+        emitted = text;
+        return fresh;
+      };
+      return {
+        push: (id) => {
+          ids.push(id);
+          return next(false);
+        },
+        flush: () => next(true),
       };
     },
   };

@@ -5,7 +5,7 @@
 // what `statelab generate` needs.
 
 import { readFileSync } from 'node:fs';
-import type { StreamDecoder, Tokenizer as GenerationTokenizer } from '../../gpu/generate/tokenizer.js';
+import { jsonTokenizer, type Tokenizer as GenerationTokenizer } from '../../gpu/generate/tokenizer.js';
 import { loadTokenizer, TokenizerError, type Tokenizer } from '../../shared/tokenizers/index.js';
 
 export interface TeacherTokenizerReport {
@@ -32,35 +32,7 @@ export function checkTeacherTokenizer(path: string | null, modelVocab: number): 
   return { path, problem: null };
 }
 
-/**
- * A run's tokenizer.json for generation. Streaming decodes everything generated so far and hands out the
- * new text, holding it back while it ends in U+FFFD (a character whose bytes are still arriving).
- */
+/** A run's tokenizer.json for generation (what `statelab generate` uses). */
 export function generationTokenizer(path: string): GenerationTokenizer {
-  const tokenizer = loadTokenizer(readFileSync(path, 'utf8'), path);
-  return {
-    name: `${tokenizer.kind} (${path})`,
-    vocabSize: tokenizer.vocabSize,
-    encode: (text) => tokenizer.encode(text),
-    decode: (ids) => tokenizer.decode(ids),
-    streamDecoder(): StreamDecoder {
-      const ids: number[] = [];
-      let emitted = '';
-      const next = (final: boolean) => {
-        const text = tokenizer.decode(ids);
-        if (!final && text.endsWith('\uFFFD')) return '';
-        // Byte-level decoding only extends the text once no character is pending.
-        const fresh = text.slice(emitted.length);
-        emitted = text;
-        return fresh;
-      };
-      return {
-        push: (id) => {
-          ids.push(id);
-          return next(false);
-        },
-        flush: () => next(true),
-      };
-    },
-  };
+  return jsonTokenizer(readFileSync(path, 'utf8'), path);
 }
