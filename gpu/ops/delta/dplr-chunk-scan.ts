@@ -194,33 +194,52 @@ export function chunkStateScan(x: ChunkTransitions, initial?: Tensor): { states:
   record(states, OP, inputs, (gStates) => {
     const gLast = lastGrad;
     lastGrad = null;
-    const dfinal = gLast ?? placeholder(engine);
-    const dr = engine.empty(x.r.shape);
-    const dfirst = engine.empty([BH, K, V]);
-    engine.dispatch(
-      { name: 'dplr-chunk:scan-backward', wgsl: BACKWARD },
-      {
-        bindings: [x.decay, x.bHat, x.w, gStates, dfinal, dr, dfirst],
-        uniforms: uniformBytes([NT, C, K, V, bv, gLast ? 1 : 0]),
-        workgroups,
-      },
-    );
-    if (!gLast) dfinal.release();
-    const product = mul(dr, states);
-    const dDecay = sum(product, 3);
-    product.release();
-    const y = matmul(x.bHat, dr);
-    const dW = matmul(y, states, { transB: true });
-    y.release();
-    const z = matmul(x.w, states);
-    const dBhat = matmul(z, dr, { transB: true });
-    z.release();
-    if (!initial) dfirst.release();
-    return [dDecay, dBhat, dW, dr, ...(initial ? [dfirst] : [])];
+    const g = chunkStateScanBackward(x, states, gStates, gLast, !!initial);
+    return [g.decay, g.bHat, g.w, g.r, ...(initial ? [g.initial!] : [])];
   });
   record(last, `${OP}.last`, [states], (gLast) => {
     lastGrad = gLast;
     return [zeros(engine, states.shape)];
   });
   return { states, last };
+}
+
+/**
+ * The scan's adjoint (header): gradients of every transition input and of the initial state (null unless
+ * `withInitial`), from the gradients of the entering states (as read by each chunk) and of the last state
+ * (null = zero). `states` are the forward's entering states.
+ */
+export function chunkStateScanBackward(
+  x: Omit<ChunkTransitions, 'r'>,
+  states: Tensor,
+  gStates: Tensor,
+  gLast: Tensor | null,
+  withInitial: boolean,
+): ChunkTransitions & { initial: Tensor | null } {
+  const { BH, NT, C, K, V } = checkShapes({ ...x, r: states });
+  const engine = states.engine;
+  const bv = valueTile({ B: 1, T: 1, H: 1, K, V });
+  const dfinal = gLast ?? placeholder(engine);
+  const dr = engine.empty(states.shape);
+  const dfirst = engine.empty([BH, K, V]);
+  engine.dispatch(
+    { name: 'dplr-chunk:scan-backward', wgsl: BACKWARD },
+    {
+      bindings: [x.decay, x.bHat, x.w, gStates, dfinal, dr, dfirst],
+      uniforms: uniformBytes([NT, C, K, V, bv, gLast ? 1 : 0]),
+      workgroups: [Math.ceil(V / bv), BH],
+    },
+  );
+  if (!gLast) dfinal.release();
+  const product = mul(dr, states);
+  const decay = sum(product, 3);
+  product.release();
+  const y = matmul(x.bHat, dr);
+  const w = matmul(y, states, { transB: true });
+  y.release();
+  const z = matmul(x.w, states);
+  const bHat = matmul(z, dr, { transB: true });
+  z.release();
+  if (!withInitial) dfirst.release();
+  return { decay, bHat, w, r: dr, initial: withInitial ? dfirst : null };
 }

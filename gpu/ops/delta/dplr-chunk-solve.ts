@@ -73,14 +73,18 @@ export function unitLowerInverse(a: Tensor): Tensor {
       workgroups: [gridX, Math.ceil(count / gridX)],
     },
   );
-  return record(x, OP, [a], (g) => {
-    const left = matmul(x, g, { transA: true });
-    const full = matmul(left, x, { transB: true });
-    left.release();
-    const mask = engine.fromArray(strictlyLowerMask(C), [C, C]);
-    const da = mul(full, mask);
-    full.release();
-    mask.release();
-    return [da];
-  });
+  return record(x, OP, [a], (g) => [unitLowerInverseBackward(x, g)]);
+}
+
+/** The adjoint: dA = strictly lower part of Xᵀ dX Xᵀ, for X = (I − A)⁻¹ and dX its gradient. */
+export function unitLowerInverseBackward(x: Tensor, g: Tensor): Tensor {
+  const C = x.shape[x.shape.length - 1];
+  const left = matmul(x, g, { transA: true });
+  const full = matmul(left, x, { transB: true });
+  left.release();
+  const mask = x.engine.fromArray(strictlyLowerMask(C), [C, C]);
+  const da = mul(full, mask);
+  full.release();
+  mask.release();
+  return da;
 }

@@ -9,22 +9,23 @@
 //   L⁻¹ = (I − A^{ab})⁻¹ (f32 forward substitution, dplr-chunk-solve.ts),  W = L⁻¹ Ã,  U = L⁻¹ A^{ak} V
 //   S_{n+1} = Diag(e^{γ_C}) S_n + B̂ᵀ (W S_n) + (B̂ᵀ U + K̂ᵀ V)       (sequential over chunks, dplr-chunk-scan.ts)
 //   P = W S_n + U,   O = Q̃ S_n + Q^{b} P + Q^{k} V                    (parallel over chunks)
-// Everything but the solve and the scan is a batched matmul or an elementwise op of the engine, so the
-// backward is theirs (autograd), with the two custom ops' adjoints written out in their files.
+// Everything but the solve and the scan is a batched matmul or an elementwise op of the engine. The
+// forward keeps only the chunks' entering states; the backward (dplr-chunk-backward.ts) recomputes the
+// chunk-local part (dplr-chunk-local.ts) and walks it back with the solve's and the scan's adjoints.
 // Numerics: Q̃ B̄ᵀ factors e^{γ_i − γ_j} as e^{γ_i}·e^{−γ_j}, each term of the product keeps its relative
 // precision in f32 as long as e^{−γ} stays in range over a chunk: C·|min logw| ≤ 40 (RWKV-7's floor
 // logw ≥ −e^{−½} ≈ −0.6065 gives at most 39 at C = 64, 19 at the default 32). The chunk-local γ never
 // accumulates across chunks, so long sequences add no error beyond the state passing itself.
 
-import type { Engine } from '../../engine.js';
-import type { Tensor } from '../../tensor.js';
 import { record } from '../../autograd.js';
-import { add, exp, mul, neg, sub, zeros } from '../elementwise.js';
+import type { Tensor } from '../../tensor.js';
+import { add, zeros } from '../elementwise.js';
 import { matmul } from '../matmul.js';
-import { concat, permute, reshape, slice } from '../shape.js';
+import { reshape } from '../shape.js';
 import { checkDplrInputs, type DplrInputs } from './dplr.js';
+import { chunkDplrBackward } from './dplr-chunk-backward.js';
+import { chunkLocal, fromChunks, releaseLocal, type ChunkDims } from './dplr-chunk-local.js';
 import { chunkStateScan } from './dplr-chunk-scan.js';
-import { strictlyLowerMask, unitLowerInverse } from './dplr-chunk-solve.js';
 
 const OP = 'chunkDplrDeltaRule';
 export const DPLR_CHUNK_SIZES = [16, 32, 64];
@@ -37,26 +38,12 @@ export interface ChunkDplrOptions {
   chunkSize?: number;
 }
 
-/** [C, C] ones on and below the diagonal (j ≤ i). */
-function lowerMask(C: number): Float32Array {
-  const mask = new Float32Array(C * C);
-  for (let i = 0; i < C; i++) for (let j = 0; j <= i; j++) mask[i * C + j] = 1;
-  return mask;
-}
-
-/** γ = the inclusive cumulative sum over each chunk's C rows of logw [..., C, K] (a product with the lower ones). */
-function chunkCumsum(engine: Engine, logw: Tensor, C: number): Tensor {
-  const ones = engine.fromArray(lowerMask(C), [C, C]);
-  const gamma = engine.noGrad(() => matmul(ones, logw));
-  // Recorded by hand so that the backward computes no gradient for the constant ones.
-  return record(gamma, `${OP}.cumsum`, [logw], (g) => [matmul(ones, g, { transA: true })]);
-}
-
 /**
  * S_t = Diag(e^{logw_t}) S_{t−1} + b_t (a_tᵀ S_{t−1}) + k_t v_tᵀ, o_t = S_tᵀ q_t over whole sequences,
  * chunk by chunk (same interface and result as dplrDeltaRule). q, k, logw, a, b [B,T,H,K]; v [B,T,H,V].
- * Differentiable in every input and the initial state, through o and the final state. Requires
- * chunkSize·|logw| ≤ 40 per token (see the header; RWKV-7's decays always qualify).
+ * Differentiable in every input and the initial state, through o and the final state; the backward keeps
+ * only the chunks' entering states and recomputes the rest. Requires chunkSize·|logw| ≤ 40 per token (see
+ * the header; RWKV-7's decays always qualify).
  */
 export function chunkDplrDeltaRule(x: DplrInputs, options: ChunkDplrOptions = {}): { o: Tensor; finalState: Tensor } {
   const { B, T, H, K, V } = checkDplrInputs(x, options.initialState, OP);
@@ -69,51 +56,50 @@ export function chunkDplrDeltaRule(x: DplrInputs, options: ChunkDplrOptions = {}
     if (t && t.engine !== engine) throw new Error(`${OP}: inputs live on different GPU devices`);
   }
   const NT = Math.ceil(T / C);
-  const padded = NT * C;
-  // [B, T, H, w] → [B, H, NT, C, w]; padded tokens are zeros everywhere (logw = 0 included), which makes
-  // them identity transitions that add nothing to the state.
-  const chunks = (t: Tensor, w: number) => {
-    const full = padded > T ? concat([t, zeros(engine, [B, padded - T, H, w])], 1) : t;
-    return permute(reshape(full, [B, NT, C, H, w]), [0, 3, 1, 2, 4]);
-  };
-  const [q, k, a, b, logw] = [x.q, x.k, x.a, x.b, x.logw].map((t) => chunks(t, K));
-  const v = chunks(x.v, V);
-
-  const gamma = chunkCumsum(engine, logw, C);
-  const gammaLast = slice(gamma, 3, C - 1, C); // [B, H, NT, 1, K]
-  const decayBefore = exp(sub(gamma, logw)); // e^{γ⁻}: from the chunk start to just before the token
-  const growth = exp(neg(gamma)); // e^{−γ}
-  const carry = exp(sub(gammaLast, gamma)); // e^{γ_C − γ}: from the token to the chunk end
-  const aTilde = mul(a, decayBefore);
-  const qTilde = mul(q, exp(gamma));
-  const bBar = mul(b, growth);
-  const kBar = mul(k, growth);
-  const bHat = mul(b, carry);
-  const kHat = mul(k, carry);
-
-  const strict = engine.fromArray(strictlyLowerMask(C), [C, C]);
-  const lower = engine.fromArray(lowerMask(C), [C, C]);
-  const lInv = unitLowerInverse(matmul(aTilde, bBar, { transB: true })); // reads the strictly lower A^{ab}
-  const aak = mul(matmul(aTilde, kBar, { transB: true }), strict);
-  const qb = mul(matmul(qTilde, bBar, { transB: true }), lower);
-  const qk = mul(matmul(qTilde, kBar, { transB: true }), lower);
-  const w = matmul(lInv, aTilde); // [B, H, NT, C, K]
-  const u = matmul(lInv, matmul(aak, v)); // [B, H, NT, C, V]
-
-  // The sequential pass with each chunk's transition Diag(e^{γ_C}) + B̂ᵀW and input B̂ᵀU + K̂ᵀV.
-  const input = add(matmul(bHat, u, { transA: true }), matmul(kHat, v, { transA: true }));
-  const perHead = (t: Tensor) => reshape(t, [B * H, NT, ...t.shape.slice(3)]);
-  const scan = chunkStateScan(
-    { decay: reshape(exp(gammaLast), [B * H, NT, K]), bHat: perHead(bHat), w: perHead(w), r: perHead(input) },
-    options.initialState ? reshape(options.initialState, [B * H, K, V]) : undefined,
+  const d: ChunkDims = { B, T, H, K, V, C, NT, padded: NT * C };
+  const h0 = options.initialState;
+  const { o, finalState, states } = engine.noGrad(() =>
+    engine.tidy(() => {
+      const l = chunkLocal(engine, d, x);
+      // The sequential pass with each chunk's transition Diag(e^{γ_C}) + B̂ᵀW and input B̂ᵀU + K̂ᵀV.
+      const input = add(matmul(l.bHat, l.u, { transA: true }), matmul(l.kHat, l.v, { transA: true }));
+      const perHead = (t: Tensor) => reshape(t, [B * H, NT, ...t.shape.slice(3)]);
+      const scan = chunkStateScan(
+        { decay: reshape(l.eLast, [B * H, NT, K]), bHat: perHead(l.bHat), w: perHead(l.w), r: perHead(input) },
+        h0 ? reshape(h0, [B * H, K, V]) : undefined,
+      );
+      const S = reshape(scan.states, [B, H, NT, K, V]);
+      const p = add(matmul(l.w, S), l.u);
+      const out = add(add(matmul(l.qTilde, S), matmul(l.qb, p)), matmul(l.qk, l.v)); // [B, H, NT, C, V]
+      releaseLocal(l);
+      return { o: fromChunks(d, out, V), finalState: reshape(scan.last, [B, H, K, V]), states: scan.states };
+    }),
   );
-  const states = reshape(scan.states, [B, H, NT, K, V]);
-
-  const p = add(matmul(w, states), u);
-  const out = add(add(matmul(qTilde, states), matmul(qb, p)), matmul(qk, v)); // [B, H, NT, C, V]
-  const flat = reshape(permute(out, [0, 2, 3, 1, 4]), [B, padded, H, V]);
-  const o = padded > T ? slice(flat, 1, 0, T) : flat;
-  return { o, finalState: reshape(scan.last, [B, H, K, V]) };
+  const inputs = [x.q, x.k, x.logw, x.a, x.b, x.v, ...(h0 ? [h0] : [])];
+  if (!engine.isGradEnabled || !inputs.some((t) => t.requiresGrad)) {
+    states.release();
+    return { o, finalState };
+  }
+  // Two outputs, one backward: the final state's node runs first (it lists `o` as its input, so the tape
+  // orders it after o's producer), stashes its gradient, and o's node runs the joint backward.
+  let finalGrad: Tensor | null = null;
+  record(o, OP, inputs, (gO) => {
+    const gLast = finalGrad;
+    finalGrad = null;
+    const g = engine.tidy(() => chunkDplrBackward(engine, d, x, states, gO, gLast, !!h0));
+    const grads = [g.q, g.k, g.logw, g.a, g.b, g.v, ...(h0 ? [g.initialState!] : [])];
+    // Gradients nobody asked for go back to the pool at once.
+    return grads.map((t, i) => {
+      if (inputs[i].requiresGrad) return t;
+      t.release();
+      return null;
+    });
+  });
+  record(finalState, `${OP}.finalState`, [o], (gS) => {
+    finalGrad = gS;
+    return [zeros(engine, o.shape)];
+  });
+  return { o, finalState };
 }
 
 /** How RWKV-7's recurrence runs: 'chunk' (this file), 'recurrent' (dplr.ts), or 'auto' by length. */
