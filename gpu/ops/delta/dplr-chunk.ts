@@ -107,8 +107,9 @@ export type DplrImplementation = 'auto' | 'chunk' | 'recurrent';
 export const DPLR_IMPLEMENTATIONS: DplrImplementation[] = ['auto', 'chunk', 'recurrent'];
 
 /**
- * Shortest sequence 'auto' runs chunked. The chunked form spends ~60 forward dispatches whatever T is,
- * the recurrent one walks T tokens one after another (each a workgroup barrier, forward and backward).
+ * Shortest sequence 'auto' runs chunked: the chunked form costs ~65 forward and ~150 backward dispatches
+ * whatever T is, the recurrent one 6 + 13 but walks T tokens one after another (a workgroup barrier each,
+ * forward and backward). A first guess, to be set from the layers-delta bench rows on a real GPU.
  */
 export const DPLR_CHUNK_MIN_T = 64;
 
