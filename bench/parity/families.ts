@@ -2,7 +2,9 @@
 // (norm → mixer → add → norm → SwiGLU MLP → add) repeated, with a tied LM head. The options exercise each
 // family's features (grouped heads and the forget gate for attention, an output projection for minGRU,
 // negative eigenvalues for Gated DeltaNet, several heads for the RNNs, RWKV-7's low-rank widths, ParaGRU
-// trained by Newton and ParaLSTM sequentially, …). Shared by the parity bench and the export tests.
+// trained by Newton and ParaLSTM sequentially, grouped Mamba-2 heads, linear attention's normalizer, a GLA
+// gate normalizer and GSA slot count off their defaults, an HGRN2 forget floor, …). Shared by the parity bench
+// and the export tests.
 
 import type { GraphDoc, ParamValue } from '../../shared/graph/schema.js';
 
@@ -37,6 +39,30 @@ export const FAMILY_CASES: FamilyCase[] = [
   },
   { name: 'paragru', kind: 'paragru', options: { hidden: 24, mode: 'newton' } },
   { name: 'paralstm', kind: 'paralstm', options: { mode: 'sequential' } },
+  {
+    name: 'linear_attn',
+    kind: 'linear_attn',
+    options: { num_heads: 2, feature_map: 'elu', norm_k: true, normalize: true, output_norm: 'rmsnorm' },
+  },
+  { name: 'retnet', kind: 'retnet', options: { num_heads: 2, expand_k: 1, expand_v: 2, use_output_gate: true } },
+  {
+    name: 'gla',
+    kind: 'gla',
+    options: { num_heads: 2, expand_k: 0.5, gate_low_rank_dim: 4, gate_logit_normalizer: 8, use_output_gate: true },
+  },
+  { name: 'mamba2', kind: 'mamba2', options: { d_state: 8, expand: 2, headdim: 8, ngroups: 2, d_conv: 4 } },
+  { name: 'hgrn2', kind: 'hgrn2', options: { expand_ratio: 4, lower_bound: 0.2 } },
+  {
+    name: 'mlstm',
+    kind: 'mlstm',
+    options: { num_heads: 2, proj_factor: 2, round_proj_up_to_multiple_of: 8, qkv_proj_blocksize: 4, conv_size: 3 },
+  },
+  {
+    name: 'rwkv6',
+    kind: 'rwkv6',
+    options: { num_heads: 2, expand_k: 0.5, expand_v: 1, proj_low_rank_dim: 4, gate_low_rank_dim: 8 },
+  },
+  { name: 'gsa', kind: 'gsa', options: { num_heads: 2, num_slots: 6, feature_map: 'swish', gate_logit_normalizer: 4 } },
 ];
 
 export function familyGraph(c: FamilyCase, shape: { dModel?: number; vocab?: number; layers?: number } = {}): GraphDoc {

@@ -22,4 +22,12 @@ export const PYTORCH_CLASSES: Record<string, { file: string; factory: string }> 
   rwkv7: { file: 'rwkv7.py', factory: 'RWKV7' },
   paragru: { file: 'para_rnn.py', factory: 'paragru' },
   paralstm: { file: 'para_rnn.py', factory: 'paralstm' },
+  linear_attn: { file: 'linear_matrix.py', factory: 'LinearAttention' },
+  retnet: { file: 'linear_matrix.py', factory: 'RetNet' },
+  gla: { file: 'linear_matrix.py', factory: 'GLA' },
+  mamba2: { file: 'linear_matrix.py', factory: 'Mamba2' },
+  hgrn2: { file: 'linear_matrix.py', factory: 'HGRN2' },
+  gsa: { file: 'linear_matrix.py', factory: 'GSA' },
+  mlstm: { file: 'linear_matrix_rwkv6_mlstm.py', factory: 'MLSTM' },
+  rwkv6: { file: 'linear_matrix_rwkv6_mlstm.py', factory: 'RWKV6' },
 };

@@ -137,9 +137,15 @@ describe('Hugging Face layout', () => {
     expect(noFormat.stderr).toMatch(/--format must be one of pytorch, onnx, hf/);
     const both = await quietly(() => exportCommand(['run', '--graph', 'llama', '--format', 'hf']));
     expect(both.code).toBe(64);
-    const gla = await quietly(() => exportCommand(['--graph', 'gla', '--format', 'onnx', '--out', join(root, 'gla')]));
-    expect(gla.code).toBe(2);
-    expect(gla.stderr).toMatch(/the onnx export cannot express node "block:block\/attn" \(a gla layer\)/);
+    // Every shipped family exports to ONNX; a teacher-only option (GPT-2's output bias) does not.
+    const teacher = familyGraph({ name: 'teacher', kind: 'attention', options: { num_heads: 2, o_bias: true } });
+    const teacherFile = join(root, 'teacher-graph.json');
+    writeFileSync(teacherFile, JSON.stringify(teacher));
+    const refused = await quietly(() =>
+      exportCommand(['--graph', teacherFile, '--format', 'onnx', '--out', join(root, 'teacher')]),
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/the onnx export cannot express node "block:block\/attn" \(attention with o_bias\)/);
     const llama = await quietly(() =>
       exportCommand(['--graph', 'llama', '--format', 'pytorch', '--out', join(root, 'llama')]),
     );
