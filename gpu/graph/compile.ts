@@ -34,6 +34,8 @@ export interface ForwardHooks {
   final?: ModelState;
   /** Sees each mixer's input x [B, T, d] and output y (tensors of the caller's scope). */
   onMixer?: (name: string, x: Tensor, y: Tensor) => void;
+  /** Sees the output of every mixer and built-in node under its module name (distillation's block outputs). */
+  onNode?: (name: string, y: Tensor) => void;
 }
 
 export interface CompiledModel {
@@ -116,8 +118,12 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
   const embeddingName = graph.order.find((r) => r.spec.kind === 'embedding')?.node.id;
 
   // One evaluator for both forms: `mix` runs a mixer either in parallel over T or as one step.
-  const runTop = (params: ParamMap, ids: Tensor, mix: (inst: Instance, x: Tensor) => Tensor): Tensor =>
-    evaluateGraph(params, ids, mix, topLevel, embeddingName, graph);
+  const runTop = (
+    params: ParamMap,
+    ids: Tensor,
+    mix: (inst: Instance, x: Tensor) => Tensor,
+    onNode?: ForwardHooks['onNode'],
+  ): Tensor => evaluateGraph(params, ids, mix, topLevel, embeddingName, graph, onNode);
 
   const totals = {
     params: specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0),
@@ -132,8 +138,8 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     modules,
     totals,
     logits(params, ids, hooks) {
-      const { initial, final, onMixer }: ForwardHooks = hooks instanceof Map ? { final: hooks } : (hooks ?? {});
-      return runTop(params, ids, (inst, x) => {
+      const { initial, final, onMixer, onNode }: ForwardHooks = hooks instanceof Map ? { final: hooks } : (hooks ?? {});
+      const mix = (inst: Instance, x: Tensor) => {
         const out = inst.mixer!.forward(paramView(params, inst.name), x, {
           initialState: initial?.get(inst.name),
           returnState: !!final,
@@ -144,7 +150,8 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
         }
         onMixer?.(inst.name, x, out.y);
         return out.y;
-      });
+      };
+      return runTop(params, ids, mix, onNode);
     },
     loss(params, ids, targets) {
       const logits = model.logits(params, ids);
@@ -184,6 +191,7 @@ function evaluateGraph(
   top: TopEntry[],
   embeddingName: string | undefined,
   graph: ResolvedGraph,
+  onNode?: ForwardHooks['onNode'],
 ): Tensor {
   const tied = () => params.get(`${embeddingName}.weight`)!;
   const evaluate = (inst: Instance, values: Map<string, Tensor>, input: Tensor | null): void => {
@@ -196,13 +204,15 @@ function evaluateGraph(
     if (kind === 'tokens') values.set(`${id}.ids`, ids);
     else if (kind === 'block.input') values.set(`${id}.x`, input!);
     else if (kind === 'block.output') values.set('@output', get('x'));
-    else if (inst.mixer) values.set(`${id}.y`, mix(inst, get('x')));
-    else {
+    else if (inst.mixer) {
+      const y = mix(inst, get('x'));
+      values.set(`${id}.y`, y);
+      onNode?.(inst.name, y);
+    } else {
       const inputs = Object.fromEntries(inst.node.spec.inputs.map((p) => [p.name, get(p.name)]));
-      values.set(
-        `${id}.${inst.node.spec.outputs[0].name}`,
-        builtinForward(kind, paramView(params, inst.name), inst.node.params, inputs, tied),
-      );
+      const y = builtinForward(kind, paramView(params, inst.name), inst.node.params, inputs, tied);
+      values.set(`${id}.${inst.node.spec.outputs[0].name}`, y);
+      onNode?.(inst.name, y);
     }
   };
   const values = new Map<string, Tensor>();
