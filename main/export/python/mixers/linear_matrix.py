@@ -69,7 +69,7 @@ class LinearAttention(nn.Module):
 
     def phi(self, x, sum_normalize):
         if self.feature_map == "elu":
-            x = torch.where(x > 0, x + 1, torch.exp(x))
+            x = F.elu(x) + 1
         elif self.feature_map == "relu":
             x = F.relu(x)
         return x / (x.sum(-1, keepdim=True) + 1e-4) if sum_normalize else x
