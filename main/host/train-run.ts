@@ -274,6 +274,9 @@ export async function resumeRun(
 ) {
   const run = new RunStore(runsDir).open(runPath);
   const info = run.info();
+  // A distill run's checkpoints belong to its stages (main/host/distill): plain training would corrupt it.
+  if ((info as { kind?: string }).kind === 'distill')
+    throw new Error(`run ${run.id} is a distill run: continue it with \`statelab distill --resume ${runPath}\``);
   const train = info.train as Omit<TrainRequest, 'graph' | 'data' | 'runsDir' | 'seed'>;
   const request: TrainRequest = {
     ...train,

@@ -14,6 +14,7 @@ import type { TransferTable } from '../../gpu/distill/transfer.js';
 import { RunStore, type Run } from '../../main/host/runs/run-store.js';
 import { templatePath } from '../../main/host/templates.js';
 import { distillCommand } from '../../main/cli/distill.js';
+import { resumeRun } from '../../main/host/train-run.js';
 
 const TEXT = new URL('../../assets/text/lighthouse.txt', import.meta.url).pathname;
 const runsDir = mkdtempSync(join(tmpdir(), 'statelab-distill-cli-'));
@@ -169,5 +170,9 @@ describe('statelab distill (CLI)', () => {
     const resumed = await cli('--resume', run.dir, '--json');
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ status: 'completed', step: 4 });
+    // `statelab resume` (plain training) refuses a distill run instead of training it with the wrong objective.
+    await expect(resumeRun(run.dir, runsDir, {})).rejects.toThrow(
+      /is a distill run: continue it with `statelab distill --resume/,
+    );
   });
 });

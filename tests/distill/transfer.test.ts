@@ -21,6 +21,7 @@ import {
   type TensorData,
   type TransferTable,
 } from '../../gpu/distill/transfer.js';
+import { decoderGraph } from '../../main/import/graph.js';
 import { parseGraph } from '../../shared/graph/parse.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 
@@ -151,6 +152,35 @@ describe('the transfer table', () => {
       ).toEqual(expect.arrayContaining(['q_proj.bias', 'k_proj.bias', 'v_proj.bias', 'o_proj.bias']));
     });
   }
+
+  it('a GPT-2-style teacher (learned positions, LayerNorm, biased projections, non-gated MLP) converts too', () => {
+    const gpt2 = decoderGraph({
+      name: 'tiny gpt2',
+      description: '',
+      dModel: 32,
+      vocab: 64,
+      layers: 2,
+      norm: { type: 'layer', eps: 1e-5 },
+      attention: { num_heads: 4, qkv_bias: true, o_bias: true, rope_theta: 0 },
+      mlp: { kind: 'ffn', params: { activation: 'gelu_tanh', hidden: 0, bias: true } },
+      positions: 64,
+      tied: true,
+    });
+    const { graph, map } = deriveStudent(gpt2, { family: 'deltanet' });
+    const teacher = compileGraph(gpt2);
+    const student = compileGraph(graph);
+    const table = buildTransferTable(teacher, student, map);
+    validateTransfer(table, shapesOf(teacher.specs), shapesOf(student.specs));
+    const by = (name: string) => table.rows.find((r) => r.teacher === name)!;
+    expect(by('positions.weight')).toMatchObject({ student: 'positions.weight', transform: 'copy' });
+    expect(by('layers.1.attn_norm.bias')).toMatchObject({ student: 'layers.1.attn_norm.bias', transform: 'copy' });
+    expect(by('layers.0.mlp.up_proj.bias')).toMatchObject({ student: 'layers.0.mlp.up_proj.bias', transform: 'copy' });
+    expect(by('layers.0.attn.v_proj.weight')).toMatchObject({
+      student: 'layers.0.attn.v_proj.weight',
+      transform: 'copy',
+    });
+    expect(by('layers.0.attn.o_proj.bias')).toMatchObject({ student: null, transform: 'drop' });
+  });
 
   it('Mamba-2 takes q → C, k → B, v → x inside in_proj, the rest of in_proj keeps its init', () => {
     const { table } = setup('mamba2');

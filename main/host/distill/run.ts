@@ -19,7 +19,7 @@ import { uploadParams } from '../../../gpu/generate/load-params.js';
 import { initialValues, type ParamMap } from '../../../gpu/nn/module.js';
 import { distillObjective, modelLoss, type DistillModels } from '../../../gpu/distill/objective.js';
 import { activeTerms, stageSchedule, trainableNames, type DistillStage } from '../../../gpu/distill/stages.js';
-import type { StudentMap } from '../../../gpu/distill/student.js';
+import { DistillError, type StudentMap } from '../../../gpu/distill/student.js';
 import { applyTransfer, type TensorData } from '../../../gpu/distill/transfer.js';
 import type { Batch } from '../../../gpu/train/step.js';
 import {
@@ -339,12 +339,20 @@ async function openData(
   vocab: number,
   callbacks: DistillCallbacks,
 ) {
-  const data = await openDataSource(
-    plan.data,
-    { vocabSize: vocab, batch: plan.settings.batch, seqLen: plan.settings.seqLen, seed: plan.settings.seed },
-    { cacheDir: join(runsDir, '.cache', 'tokens'), onLog: callbacks.onLog },
-  );
-  return data;
+  try {
+    return await openDataSource(
+      plan.data,
+      { vocabSize: vocab, batch: plan.settings.batch, seqLen: plan.settings.seqLen, seed: plan.settings.seed },
+      { cacheDir: join(runsDir, '.cache', 'tokens'), onLog: callbacks.onLog },
+    );
+  } catch (error) {
+    // The teacher's vocabulary is fixed: data tokenized another way cannot be distilled on.
+    const message = (error as Error).message;
+    if (!/needs a vocabulary of/.test(message)) throw error;
+    throw new DistillError(
+      `${message.replace(/; raise model\.vocab_size$/, '')}: the teacher's vocabulary is fixed — tokenize the data the teacher's way (its tokenizer.json)`,
+    );
+  }
 }
 
 /** Distills a teacher into a new student run. */
