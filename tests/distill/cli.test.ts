@@ -15,6 +15,7 @@ import { RunStore, type Run } from '../../main/host/runs/run-store.js';
 import { templatePath } from '../../main/host/templates.js';
 import { distillCommand } from '../../main/cli/distill.js';
 import { resumeRun } from '../../main/host/train-run.js';
+import { previewDistill } from '../../main/host/distill/index.js';
 
 const TEXT = new URL('../../assets/text/lighthouse.txt', import.meta.url).pathname;
 const runsDir = mkdtempSync(join(tmpdir(), 'statelab-distill-cli-'));
@@ -73,6 +74,25 @@ describe('statelab distill (CLI)', () => {
       /layers\.1\.mlp\.up_proj\.weight \[96, 32\]\s+copy\s+layers_1_mlp\.up_proj\.weight \[96, 32\]/,
     );
     expect(stdout).toMatch(/—\s+init\s+layers_0_attn\.A_log \[4\]/);
+  });
+
+  it('previewDistill gives a view the plan as plain JSON: layers, the table, both shapes, the default stages', () => {
+    const plan = previewDistill({
+      teacher: { run: llama.dir },
+      student: { family: 'gla', hybrid: 'layers:0' },
+      runsDir,
+    });
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+    expect(plan.layers.map((l) => [l.student, l.converted])).toEqual([
+      ['layers_0_attn', false],
+      ['layers_1_attn', true],
+    ]);
+    expect(plan.shapes.student['layers_1_attn.gk_proj.1.weight']).toEqual([32, 16]);
+    expect(plan.stages.map((s) => [s.name, s.train, s.steps])).toEqual([
+      ['attention-transfer', ['layers_1_attn.**'], 100],
+      ['end-to-end', ['**'], 100],
+    ]);
+    expect(plan.table.rows.length).toBeGreaterThan(0);
   });
 
   it('refuses an edited table with mismatched shapes before training (exit 1, row, names and shapes)', async () => {
