@@ -12,23 +12,31 @@ import { SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import type { TensorMap } from '../../main/host/runs/checkpoint-file.js';
 import { decodeSafetensors } from '../../shared/formats/safetensors.js';
 import { parseGraph } from '../../shared/graph/parse.js';
+import type { GraphDoc } from '../../shared/graph/schema.js';
 import { RESULTS, startUi, type UiHarness } from './harness.js';
 
 let ui: UiHarness;
 const scratch = mkdtempSync(join(tmpdir(), 'statelab-ui-views-'));
 
 /** A run with a step-0 checkpoint of a template at width 16, written straight into the workspace. */
-function tinyRun(template: string, name: string): string {
+function tinyRun(template: string, name: string, edit: (g: GraphDoc) => GraphDoc = (g) => g): string {
   const path = join(SOURCE_ASSETS_DIR, 'templates', `${template}.json`);
   const doc = parseGraph(readFileSync(path, 'utf8'), path);
-  const graph = { ...doc, model: { ...doc.model, d_model: 16 } };
+  const graph = edit({ ...doc, model: { ...doc.model, d_model: 16 } });
   const params: TensorMap = new Map();
   for (const spec of compileGraph(graph).specs) {
     params.set(spec.name, { shape: spec.shape, data: Float32Array.from(initialValues(spec, 5).data) });
   }
-  const folder = join(scratch, template);
+  const folder = join(scratch, name.replace(/\W+/g, '-'));
   writeHfFolder({ graph, params }, folder);
   return importHfToRun(folder, join(ui.workspaceDir, 'runs'), name).id;
+}
+
+/** An attention layer with an output bias (a GPT-2 teacher's): the HF layout stores it, PyTorch/ONNX cannot. */
+function withOutputBias(graph: GraphDoc): GraphDoc {
+  const block = graph.blocks!.block;
+  const nodes = block.nodes.map((n) => (n.id === 'attn' ? { ...n, params: { ...n.params, o_bias: true } } : n));
+  return { ...graph, blocks: { ...graph.blocks, block: { ...block, nodes } } };
 }
 
 beforeAll(async () => {
@@ -50,20 +58,20 @@ async function downloadOf(name: string): Promise<Uint8Array> {
 }
 
 describe('Export view', () => {
-  it('exports a tiny run as a PyTorch package and as ONNX, and says why a GLA run cannot be', async () => {
+  it('exports a tiny run as a PyTorch package and as ONNX, and says why a run with an attention output bias cannot be', async () => {
     const conv = tinyRun('short-conv', 'tiny conv');
-    const gla = tinyRun('gla', 'tiny gla');
+    const biased = tinyRun('llama', 'tiny biased attention', withOutputBias);
     const { page } = ui;
     await page.goto(ui.server.url);
     await page.click('[data-nav="export"]');
     await page.waitForSelector('[data-testid="format-picker"]');
 
-    // The GLA run: the HF layout stores it; PyTorch and ONNX cannot express a GLA layer and say where it is.
-    await page.selectOption('[data-setting="export-run"]', gla);
+    // The biased run: the HF layout stores it; PyTorch and ONNX cannot express the bias and say where it is.
+    await page.selectOption('[data-setting="export-run"]', biased);
     await expect.poll(() => page.getAttribute('[data-format="onnx"]', 'data-supported')).toBe('false');
     expect(await page.getAttribute('[data-format="hf"]', 'data-supported')).toBe('true');
     expect(await page.textContent('[data-format="pytorch"] [data-testid="format-reason"]')).toMatch(
-      /pytorch export cannot express node "block:block\/attn" \(a gla layer\)/,
+      /pytorch export cannot express node "block:block\/attn" \(attention with o_bias\)/,
     );
     expect(await page.isDisabled('[data-format="onnx"] input')).toBe(true);
     await page.screenshot({ path: `${RESULTS}/ui-export-formats.png`, fullPage: true });

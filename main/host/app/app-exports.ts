@@ -61,12 +61,11 @@ export function exportFormats(runsDir: string, runId: string): ExportFormats {
   const formats = FORMATS.map((f): ExportFormatInfo => {
     const allowed = supportedMixers(f.format);
     const info: ExportFormatInfo = { ...f, families: allowed === 'all' ? 'all' : [...allowed], supported: true };
-    if (families.some((k) => allowed !== 'all' && !allowed.includes(k))) {
-      try {
-        buildPlan(graph, f.format);
-      } catch (error) {
-        return { ...info, supported: false, reason: (error as Error).message };
-      }
+    // The exporter itself decides: a family it knows may still use an option it cannot express.
+    try {
+      buildPlan(graph, f.format);
+    } catch (error) {
+      return { ...info, supported: false, reason: (error as Error).message };
     }
     return info;
   });
