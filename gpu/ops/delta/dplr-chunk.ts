@@ -29,7 +29,8 @@ import { chunkStateScan } from './dplr-chunk-scan.js';
 
 const OP = 'chunkDplrDeltaRule';
 export const DPLR_CHUNK_SIZES = [16, 32, 64];
-export const DEFAULT_DPLR_CHUNK = 32;
+// 64: fastest of 16/32/64 on the H100 at T = 256–2048 (bench/RESULTS.md, "RWKV-7 chunked").
+export const DEFAULT_DPLR_CHUNK = 64;
 
 export interface ChunkDplrOptions {
   /** [B, H, K, V]; absent = zeros. */
@@ -109,7 +110,8 @@ export const DPLR_IMPLEMENTATIONS: DplrImplementation[] = ['auto', 'chunk', 'rec
 /**
  * Shortest sequence 'auto' runs chunked: the chunked form costs ~65 forward and ~150 backward dispatches
  * whatever T is, the recurrent one 6 + 13 but walks T tokens one after another (a workgroup barrier each,
- * forward and backward). A first guess, to be set from the layers-delta bench rows on a real GPU.
+ * forward and backward). On the H100 the chunked mixer is already 1.2× faster at T = 256 (B 64, d 256) and the
+ * kernel 4.7× at T = 1024; lengths below 256 were not measured, so 64 stays a guess there.
  */
 export const DPLR_CHUNK_MIN_T = 64;
 
