@@ -534,6 +534,160 @@ export type SavedAnalysis = {
   | { analysis: 'state-tracking'; results: StateTrackingView }
 );
 
+// ---- Distill view (issue 9)
+
+/** The recurrent families a teacher's attention can become (gpu/distill/student.ts's STUDENT_FAMILIES). */
+export const DISTILL_FAMILIES = ['gla', 'mamba2', 'linear_attn', 'deltanet', 'gated_deltanet'] as const;
+export type DistillFamily = (typeof DISTILL_FAMILIES)[number];
+export const DISTILL_LOSS_TERMS = ['kl', 'ce', 'attention', 'hidden'] as const;
+export type DistillLossTerm = (typeof DISTILL_LOSS_TERMS)[number];
+
+/** What the Distill view asks for: `statelab distill <teacher> --student <family> --hybrid <spec>`, in the workspace. */
+export interface DistillViewRequest {
+  /** The teacher's run id in the workspace (its latest checkpoint is distilled). */
+  teacher: string;
+  family: DistillFamily;
+  /** `none`, `every:K` (every K-th layer keeps attention) or `layers:i,j` (those layers keep attention). */
+  hybrid: string;
+  /** Total steps and peak learning rate of the default two-stage recipe. */
+  steps?: number;
+  lr?: number;
+  /** Per default stage (index-aligned), steps and learning rate that replace the recipe's. */
+  stages?: { steps?: number; lr?: number }[];
+  batch?: number;
+  seqLen?: number;
+  evalEvery?: number;
+  evalBatches?: number;
+  seed?: number;
+  /** The student run's name (default "<teacher> → <student>"). */
+  name?: string;
+}
+
+export interface DistillTeacherInfo {
+  run: string;
+  name: string;
+  /** Attention mixer instances of its graph: the layers a student replaces. */
+  attentionLayers: number;
+  checkpoints: number[];
+}
+
+/** What the Distill view can pick from: attention teachers, student families, earlier distill runs. */
+export interface DistillChoices {
+  teachers: DistillTeacherInfo[];
+  families: DistillFamily[];
+  runs: { run: string; name: string; status: string; teacher: string; student: string }[];
+  /** Whether this host can distill on its GPU (not from the desktop app's main process yet). */
+  canRun: boolean;
+}
+
+export interface DistillStageView {
+  name: string;
+  losses: Partial<Record<DistillLossTerm, { weight: number; temperature?: number }>>;
+  train: string[];
+  lr: number;
+  steps: number;
+  schedule?: 'cosine' | 'constant';
+  warmupSteps?: number;
+}
+
+/** One row of the weight-transfer table with both models' shapes (null: no tensor on that side). */
+export interface DistillTransferRowView {
+  teacher: string | null;
+  teacherShape: number[] | null;
+  student: string | null;
+  studentShape: number[] | null;
+  transform: 'copy' | 'repeat_kv' | 'init' | 'drop';
+  /** Only rows [start, end) of the student tensor's first axis. */
+  rows?: [number, number];
+  repeat?: number;
+  note: string;
+}
+
+export interface DistillLayerView {
+  index: number;
+  teacher: string;
+  student: string;
+  /** The student's mixer kind there (`gla`, …, or `attention` where it stays). */
+  kind: string;
+  converted: boolean;
+}
+
+/** A checked distillation plan (nothing ran): what the student is, how the weights carry over, the stages. */
+export interface DistillPreview {
+  teacher: { run: string; name: string; step: number; params: number };
+  student: { label: string; params: number; stateBytes: number };
+  layers: DistillLayerView[];
+  transfer: DistillTransferRowView[];
+  stages: DistillStageView[];
+  /** The data it distills on, in words (default: the teacher's own). */
+  data: string;
+  settings: { batch: number; seqLen: number; seed: number; evalEvery: number; evalBatches: number };
+}
+
+/** A metric row of a distill run as the charts read it (unweighted terms; per-layer MSE by student module). */
+export interface DistillMetricRow {
+  step: number;
+  stage: string;
+  stage_index: number;
+  /** The weighted total. */
+  loss: number;
+  lr: number;
+  kl?: number;
+  ce?: number;
+  attention?: number;
+  hidden?: number;
+  attention_layers?: Record<string, number>;
+  hidden_layers?: Record<string, number>;
+  val_loss?: number;
+  val_ppl?: number;
+  teacher_val_loss?: number;
+  teacher_val_ppl?: number;
+}
+
+export interface DistillStageRange {
+  name: string;
+  index: number;
+  /** Global steps [start, end). */
+  start: number;
+  end: number;
+}
+
+/** The distillation the host runs (or ran last). */
+export interface DistillProgress {
+  teacher: string;
+  student: string;
+  /** The student run's id once its folder exists. */
+  run: string | null;
+  state: 'starting' | 'running' | 'stopping' | 'completed' | 'target-reached' | 'stopped' | 'non-finite' | 'failed';
+  stages: DistillStageRange[];
+  /** Index of the stage running (or last run); null before the first. */
+  stage: number | null;
+  totalSteps: number;
+  /** Metric rows written so far. */
+  rowCount: number;
+  /** The rows from the index the caller asked for (`distillProgress(since)`) on. */
+  rows: DistillMetricRow[];
+  log: string[];
+  started: string;
+  seconds: number;
+  message?: string;
+}
+
+/** A distill run folder read back. */
+export interface DistillRunView {
+  run: string;
+  name: string;
+  status: string;
+  message?: string;
+  teacher: { run: string; step: number };
+  student: string;
+  stages: DistillStageRange[];
+  layers: DistillLayerView[];
+  teacherValLoss: number | null;
+  checkpoints: number[];
+  rows: DistillMetricRow[];
+}
+
 export interface LabApi {
   appInfo(): Promise<AppInfo>;
   /** The plain-text corpora shipped in `assets/text/`. */
@@ -625,6 +779,20 @@ export interface LabApi {
   analysisProgress(): Promise<AnalysisProgress | null>;
   /** A saved analysis of a run, as written. */
   readAnalysis(runId: string, name: string): Promise<SavedAnalysis>;
+
+  // ---- Distill view (issue 9)
+  /** Attention teachers in the workspace, the student families, and distill runs to reopen. */
+  distillChoices(): Promise<DistillChoices>;
+  /** The checked plan of a request (student, layers, transfer table with shapes, stages), or why it is refused. */
+  previewDistill(request: DistillViewRequest): Promise<DistillPreview>;
+  /** Starts distilling on the host's GPU (one at a time) into a new run folder of the workspace. */
+  startDistill(request: DistillViewRequest): Promise<DistillProgress>;
+  /** The running distillation (or the last one) with its metric rows from index `since`; null when none ran. */
+  distillProgress(since: number): Promise<DistillProgress | null>;
+  /** Stops the running distillation after its current step (resumable with `statelab distill --resume`). */
+  stopDistill(): Promise<DistillProgress | null>;
+  /** A distill run's stages, layers, checkpoints and metric rows. */
+  readDistill(runId: string): Promise<DistillRunView>;
 }
 
 export type LabMethod = keyof LabApi;
@@ -820,6 +988,65 @@ function analysisOptions(method: string, value: unknown): AnalysisOptions {
   return out;
 }
 
+/** Distill requests (issue 9): names and ranges here; the host checks the plan against the teacher. */
+const HYBRID = /^(none|every:\d{1,4}|layers:\d{1,4}(,\d{1,4}){0,255})$/;
+const DISTILL_REQUEST_FIELDS = [
+  'teacher',
+  'family',
+  'hybrid',
+  'steps',
+  'lr',
+  'stages',
+  'batch',
+  'seqLen',
+  'evalEvery',
+  'evalBatches',
+  'seed',
+  'name',
+];
+
+function distillRequest(method: string, value: unknown): DistillViewRequest {
+  const r = expectObject(method, 'request', value);
+  for (const key of Object.keys(r))
+    if (!DISTILL_REQUEST_FIELDS.includes(key))
+      throw new LabApiError('bad-arguments', `${method}: request.${key} is not a distill request field`);
+  const int = (key: string, v: unknown, min: number, max: number) =>
+    expectNumber(method, `request.${key}`, v, { integer: true, min, max });
+  const rate = (key: string, v: unknown) => {
+    const lr = expectNumber(method, `request.${key}`, v, { min: 0, max: 10 });
+    if (lr === 0) throw new LabApiError('bad-arguments', `${method}: request.${key} must be greater than 0`);
+    return lr;
+  };
+  const out: DistillViewRequest = {
+    teacher: pattern(method, 'request.teacher', r.teacher, RUN_ID, 'a run id'),
+    family: expectEnum(method, 'request.family', r.family, DISTILL_FAMILIES),
+    hybrid: pattern(method, 'request.hybrid', r.hybrid, HYBRID, 'none, every:K or layers:i,j'),
+  };
+  if (r.steps !== undefined) out.steps = int('steps', r.steps, 1, 10_000_000);
+  if (r.lr !== undefined) out.lr = rate('lr', r.lr);
+  if (r.stages !== undefined) {
+    if (!Array.isArray(r.stages) || r.stages.length > 16)
+      throw new LabApiError('bad-arguments', `${method}: request.stages must be a list of at most 16 stages`);
+    out.stages = r.stages.map((raw, i) => {
+      const s = expectObject(method, `request.stages[${i}]`, raw);
+      const stage: { steps?: number; lr?: number } = {};
+      for (const key of Object.keys(s))
+        if (key !== 'steps' && key !== 'lr')
+          throw new LabApiError('bad-arguments', `${method}: request.stages[${i}].${key} is not steps or lr`);
+      if (s.steps !== undefined) stage.steps = int(`stages[${i}].steps`, s.steps, 1, 10_000_000);
+      if (s.lr !== undefined) stage.lr = rate(`stages[${i}].lr`, s.lr);
+      return stage;
+    });
+  }
+  if (r.batch !== undefined) out.batch = int('batch', r.batch, 1, 65_536);
+  if (r.seqLen !== undefined) out.seqLen = int('seqLen', r.seqLen, 2, 1 << 20);
+  if (r.evalEvery !== undefined) out.evalEvery = int('evalEvery', r.evalEvery, 0, 10_000_000);
+  if (r.evalBatches !== undefined) out.evalBatches = int('evalBatches', r.evalBatches, 0, 10_000);
+  if (r.seed !== undefined) out.seed = int('seed', r.seed, 0, 2 ** 32 - 1);
+  if (r.name !== undefined) out.name = expectString(method, 'request.name', r.name, 200);
+  return out;
+}
+
 type ArgumentCheck<M extends LabMethod> = (args: unknown[]) => Parameters<LabApi[M]>;
 
 const none =
@@ -997,6 +1224,25 @@ export const LAB_API_ARGUMENTS: { [M in LabMethod]: ArgumentCheck<M> } = {
       runId('readAnalysis', args[0]),
       pattern('readAnalysis', 'name', args[1], ANALYSIS_FILE, 'an analysis file name (without .json)'),
     ];
+  },
+  // ---- Distill view (issue 9)
+  distillChoices: none('distillChoices'),
+  previewDistill: (args) => {
+    expectCount('previewDistill', args, ['request']);
+    return [distillRequest('previewDistill', args[0])];
+  },
+  startDistill: (args) => {
+    expectCount('startDistill', args, ['request']);
+    return [distillRequest('startDistill', args[0])];
+  },
+  distillProgress: (args) => {
+    expectCount('distillProgress', args, ['since']);
+    return [expectNumber('distillProgress', 'since', args[0], { integer: true, min: 0 })];
+  },
+  stopDistill: none('stopDistill'),
+  readDistill: (args) => {
+    expectCount('readDistill', args, ['runId']);
+    return [runId('readDistill', args[0])];
   },
 };
 

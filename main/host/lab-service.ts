@@ -18,6 +18,7 @@ import {
 } from '../../shared/lab-api.js';
 import { dataPreview, importDataFile, listDataFiles, prepareTokens, tokenData } from './app/app-data.js';
 import { playgroundModel, PromptSets } from './app/app-generate.js';
+import { AppDistill } from './app/app-distill.js';
 import { AppInspect } from './app/app-inspect.js';
 import { exportDownload, exportFolderName, exportFormats, exportToFolder } from './app/app-exports.js';
 import { AppRuns } from './app/app-runs.js';
@@ -88,6 +89,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   const sweeps = new AppSweeps(current, options.mode !== 'electron'); // Sweep view (issue 14)
   const promptSets = new PromptSets(current); // Playground view (issue 13)
   const inspect = new AppInspect(current, options.mode !== 'electron'); // Inspect view (issue 8)
+  const distill = new AppDistill(current, options.mode !== 'electron'); // Distill view (issue 9)
 
   return {
     appInfo: async () => structuredClone(info),
@@ -159,6 +161,14 @@ export function createLabService(options: LabServiceOptions): LabApi {
     startAnalysis: async (runId, analysis, options) => inspect.start(runId, analysis, options),
     analysisProgress: async () => inspect.progress(),
     readAnalysis: async (runId, name) => inspect.read(runId, name),
+
+    // ---- Distill view (issue 9)
+    distillChoices: async () => distill.choices(),
+    previewDistill: async (request) => distill.preview(request),
+    startDistill: async (request) => distill.start(request),
+    distillProgress: async (since) => distill.progress(since),
+    stopDistill: async () => distill.stop(),
+    readDistill: async (runId) => distill.read(runId),
   };
 }
 

@@ -1,0 +1,231 @@
+// The Distill view's host calls: attention teachers found in the workspace, a plan previewed as plain JSON
+// (layers, the transfer table with both shapes, stages with the page's overrides), bad requests refused
+// naming the field before anything runs, a few-step distillation on the GPU with progress polled until it
+// finishes (per-term and per-layer losses, teacher vs student perplexity), a distill run read back, one run
+// at a time, and stop.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGraph } from '../../shared/graph/parse.js';
+import type { GraphDoc } from '../../shared/graph/schema.js';
+import { compileGraph } from '../../gpu/graph/compile.js';
+import { initialValues } from '../../gpu/nn/module.js';
+import { STUDENT_FAMILIES } from '../../main/host/distill/index.js';
+import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
+import { RunStore, type Run } from '../../main/host/runs/run-store.js';
+import { templatePath } from '../../main/host/templates.js';
+import { createLabClient, type DistillProgress, type DistillViewRequest } from '../../shared/lab-api.js';
+
+const TEXT = join(SOURCE_ASSETS_DIR, 'text', 'lighthouse.txt');
+const workspaceDir = mkdtempSync(join(tmpdir(), 'statelab-app-distill-'));
+const runsDir = join(workspaceDir, 'runs');
+const host = createLabService({ mode: 'browser', assetsDir: SOURCE_ASSETS_DIR, workspaceDir });
+const client = createLabClient((method, args) => callLab(host, method, args));
+let teacher: Run;
+let recurrent: Run;
+
+function template(name: string, dModel = 16): GraphDoc {
+  const graph = parseGraph(readFileSync(templatePath(name)!, 'utf8'));
+  graph.model.d_model = dModel;
+  return graph;
+}
+
+/** A run folder holding randomly initialized parameters at step 0 (what an untrained run holds). */
+function untrainedRun(graph: GraphDoc, name: string): Run {
+  const model = compileGraph(graph);
+  const run = new RunStore(runsDir).create(
+    {
+      name,
+      data: { kind: 'text', path: TEXT, tokenizer: 'byte' },
+      train: { steps: 1, batch: 2, seqLen: 16 },
+      seed: 7,
+      versions: {},
+      device: {},
+    },
+    graph,
+    {},
+  );
+  const params = new Map(
+    model.specs.map((s) => [s.name, { shape: s.shape, data: Float32Array.from(initialValues(s, 7).data) }]),
+  );
+  run.saveCheckpoint({ step: 0, params, optimizer: new Map(), state: { step: 0, optimizerStep: 0, dataPosition: {} } });
+  return run;
+}
+
+const tiny = (overrides: Partial<DistillViewRequest> = {}): DistillViewRequest => ({
+  teacher: teacher.id,
+  family: 'gla',
+  hybrid: 'none',
+  steps: 4,
+  lr: 1e-2,
+  batch: 2,
+  seqLen: 16,
+  evalEvery: 2,
+  evalBatches: 1,
+  ...overrides,
+});
+
+async function until(done: (p: DistillProgress) => boolean, timeoutMs = 240_000): Promise<DistillProgress> {
+  const started = Date.now();
+  for (;;) {
+    const p = (await client.distillProgress(0))!;
+    if (done(p)) return p;
+    if (Date.now() - started > timeoutMs) throw new Error(`distill still ${p.state}: ${p.log.join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(() => {
+  teacher = untrainedRun(template('llama'), 'tiny llama');
+  recurrent = untrainedRun(template('gla'), 'tiny gla');
+});
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
+
+describe('Distill view host calls', () => {
+  it('offers runs with attention layers as teachers, and the service’s student families', async () => {
+    const choices = await client.distillChoices();
+    expect(choices.teachers).toEqual([{ run: teacher.id, name: 'tiny llama', attentionLayers: 2, checkpoints: [0] }]);
+    expect(choices.teachers.map((t) => t.run)).not.toContain(recurrent.id);
+    expect(choices.families).toEqual([...STUDENT_FAMILIES]);
+    expect(choices.runs).toEqual([]);
+    expect(choices.canRun).toBe(true);
+  });
+
+  it('previews the plan as plain JSON: layers, the transfer table with both shapes, stages with overrides', async () => {
+    const preview = await client.previewDistill(tiny({ hybrid: 'layers:0', stages: [{ steps: 3 }, { lr: 5e-4 }] }));
+    expect(JSON.parse(JSON.stringify(preview))).toEqual(preview);
+    expect(preview.teacher).toMatchObject({ run: teacher.id, step: 0 });
+    expect(preview.student.label).toBe('gla, hybrid layers:0');
+    expect(preview.teacher.params).toBeGreaterThan(0);
+    expect(preview.student.params).toBeGreaterThan(0);
+    expect(preview.student.stateBytes).toBeGreaterThan(0);
+    expect(preview.layers.map((l) => [l.student, l.kind, l.converted])).toEqual([
+      ['layers_0_attn', 'attention', false],
+      ['layers_1_attn', 'gla', true],
+    ]);
+    // Every row names its shapes from the compiled models; q of the converted layer copies into the GLA's q.
+    const q = preview.transfer.find((r) => r.teacher === 'layers.1.attn.q_proj.weight')!;
+    expect(q).toMatchObject({ student: 'layers_1_attn.q_proj.weight', transform: 'copy' });
+    expect(q.teacherShape).toEqual(q.studentShape);
+    expect(q.teacherShape).toEqual([16, 16]);
+    for (const row of preview.transfer) {
+      expect(row.teacherShape === null, `${row.teacher}`).toBe(row.teacher === null);
+      expect(row.studentShape === null, `${row.student}`).toBe(row.student === null);
+    }
+    expect(preview.transfer.some((r) => r.transform === 'init')).toBe(true);
+    // Stage 1 takes the page's 3 steps, stage 2 the recipe's 2 steps at the page's learning rate.
+    expect(preview.stages.map((s) => [s.name, s.steps, s.lr, s.train])).toEqual([
+      ['attention-transfer', 3, 1e-2, ['layers_1_attn.**']],
+      ['end-to-end', 2, 5e-4, ['**']],
+    ]);
+    expect(preview.data).toBe('text lighthouse.txt (byte)');
+    expect(preview.settings).toMatchObject({ batch: 2, seqLen: 16, evalEvery: 2, evalBatches: 1 });
+  });
+
+  it('refuses bad requests naming the field, and creates nothing', async () => {
+    const refused = async (request: unknown, message: RegExp, code = 'bad-arguments') => {
+      const reply = await callLab(host, 'previewDistill', [request]);
+      expect(reply, JSON.stringify(request)).toMatchObject({ error: { code, message } });
+    };
+    await refused({ ...tiny(), family: 'lstm' }, /previewDistill: request\.family must be one of .*gla/);
+    await refused({ ...tiny(), hybrid: 'half' }, /request\.hybrid must be none, every:K or layers:i,j/);
+    await refused({ ...tiny(), hybrid: 'every:0' }, /request\.hybrid: hybrid "every:0"/);
+    await refused({ ...tiny(), hybrid: 'layers:5' }, /layer 5 does not exist \(the teacher has 2\)/);
+    await refused({ ...tiny(), hybrid: 'layers:0,1' }, /attention term needs a converted layer/);
+    await refused({ ...tiny(), steps: 0 }, /request\.steps must be at least 1/);
+    await refused({ ...tiny(), lr: 0 }, /request\.lr must be greater than 0/);
+    await refused({ ...tiny(), stages: [{}, {}, { steps: 1 }] }, /request\.stages has 3 entries; the recipe has 2/);
+    await refused({ ...tiny(), stages: [{ steps: 1.5 }] }, /request\.stages\[0\]\.steps must be an integer/);
+    await refused({ ...tiny(), stages: [{ warmup: 1 }] }, /request\.stages\[0\]\.warmup is not steps or lr/);
+    await refused({ ...tiny(), runsDir: '/tmp' }, /request\.runsDir is not a distill request field/);
+    await refused({ ...tiny(), teacher: '../x' }, /request\.teacher must be a run id/);
+    await refused({ ...tiny(), teacher: 'no-such-run' }, /no run "no-such-run"/, 'not-found');
+    await refused({ ...tiny(), teacher: recurrent.id }, /has no attention layers/);
+    expect(await callLab(host, 'startDistill', [{ ...tiny(), family: 'lstm' }])).toMatchObject({
+      error: { code: 'bad-arguments', message: /startDistill: request\.family/ },
+    });
+    expect(await client.distillProgress(0)).toBeNull();
+    expect(new RunStore(runsDir).list()).toHaveLength(2);
+  });
+
+  it('distills a few steps on the GPU: progress by stage, per-term and per-layer losses, perplexities, read back', async () => {
+    const started = await client.startDistill(tiny({ name: 'tiny student' }));
+    expect(started).toMatchObject({ state: 'starting', student: 'gla', totalSteps: 4, rows: [] });
+    expect(started.stages).toEqual([
+      { name: 'attention-transfer', index: 0, start: 0, end: 2 },
+      { name: 'end-to-end', index: 1, start: 2, end: 4 },
+    ]);
+    await expect(client.startDistill(tiny())).rejects.toMatchObject({
+      code: 'unsupported',
+      message: /still running/,
+    });
+    const done = await until((p) => !['starting', 'running', 'stopping'].includes(p.state));
+    expect(done.state, done.message).toBe('completed');
+    expect(done.run).not.toBeNull();
+    expect(done.stage).toBe(1);
+    expect(done.rows.map((r) => [r.step, r.stage_index])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 1],
+      [3, 1],
+    ]);
+    for (const r of done.rows.slice(0, 2)) {
+      expect(r.loss).toBeCloseTo(r.attention!, 5);
+      expect(Object.keys(r.attention_layers!)).toEqual(['layers.0.attn', 'layers.1.attn']);
+    }
+    for (const r of done.rows.slice(2)) expect(r.loss).toBeCloseTo(r.kl! + 0.1 * r.ce!, 4);
+    const last = done.rows[3];
+    expect(last.val_ppl).toBeCloseTo(Math.exp(last.val_loss!), 6);
+    expect(last.teacher_val_ppl).toBeCloseTo(Math.exp(last.teacher_val_loss!), 6);
+    // `since` returns only the newer rows.
+    expect((await client.distillProgress(3))!.rows.map((r) => r.step)).toEqual([3]);
+    expect((await client.distillProgress(3))!.rowCount).toBe(4);
+
+    // The run folder is in the workspace, and reads back with the same rows as metrics.jsonl.
+    const read = await client.readDistill(done.run!);
+    expect(read).toMatchObject({ name: 'tiny student', status: 'completed', student: 'gla' });
+    expect(read.teacher).toEqual({ run: teacher.id, step: 0 });
+    expect(read.rows).toEqual(done.rows);
+    expect(read.checkpoints).toContain(4);
+    const jsonl = readFileSync(join(runsDir, done.run!, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(jsonl.map((l) => JSON.parse(l).attention)).toEqual(read.rows.map((r) => r.attention));
+    expect(read.teacherValLoss).toBeCloseTo(last.teacher_val_loss!, 6);
+    expect((await client.distillChoices()).runs).toEqual([
+      { run: done.run, name: 'tiny student', status: 'completed', teacher: teacher.id, student: 'gla' },
+    ]);
+    // A training run is not a distill run.
+    await expect(client.readDistill(teacher.id)).rejects.toMatchObject({
+      code: 'bad-arguments',
+      message: /is not a distill run/,
+    });
+  }, 300_000);
+
+  it('stops a running distillation in its first stage; the folder records it as stopped', async () => {
+    await client.startDistill(tiny({ steps: 400, evalEvery: 0, name: 'stopped student' }));
+    await until((p) => p.rowCount >= 1);
+    expect((await client.stopDistill())!.state).toBe('stopping');
+    const stopped = await until((p) => p.state !== 'running' && p.state !== 'stopping');
+    expect(stopped.state).toBe('stopped');
+    expect(stopped.rowCount).toBeLessThan(200);
+    expect(stopped.rows.every((r) => r.stage_index === 0)).toBe(true);
+    expect((await client.readDistill(stopped.run!)).status).toBe('stopped');
+    expect(await client.stopDistill()).toBeNull();
+  }, 300_000);
+});
+
+describe('Distill view in the desktop app (no dawn.node in Electron main)', () => {
+  it('previews, but refuses to start and names the CLI command', async () => {
+    const electron = createLabService({ mode: 'electron', assetsDir: SOURCE_ASSETS_DIR, workspaceDir });
+    expect((await callLab(electron, 'distillChoices', [])) as { result: { canRun: boolean } }).toMatchObject({
+      result: { canRun: false },
+    });
+    expect(await callLab(electron, 'previewDistill', [tiny()])).toHaveProperty('result.student.label', 'gla');
+    expect(await callLab(electron, 'startDistill', [tiny({ hybrid: 'every:2' })])).toMatchObject({
+      error: { code: 'unsupported', message: /statelab distill ".*" --student gla --hybrid every:2 --runs/ },
+    });
+  });
+});
