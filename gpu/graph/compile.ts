@@ -10,7 +10,7 @@ import type { Engine } from '../engine.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
-import { mixerFactory, type Mixer, type MixerState } from '../nn/mixer.js';
+import { mixerContext, mixerFactory, type Mixer, type MixerState } from '../nn/mixer.js';
 import { countParams, paramView, prefixed, type ParamMap, type ParamSpec } from '../nn/module.js';
 import { builtinForward, builtinParamSpecs, statefulBuiltin } from './builtin-nodes.js';
 import { MIXER_PREFIX, mixerWidthCheck, nodeCatalogue } from './catalogue.js';
@@ -139,10 +139,13 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     totals,
     logits(params, ids, hooks) {
       const { initial, final, onMixer, onNode }: ForwardHooks = hooks instanceof Map ? { final: hooks } : (hooks ?? {});
+      // One context per evaluation: mixers run in graph order, so a layer sees what earlier layers published.
+      const context = mixerContext();
       const mix = (inst: Instance, x: Tensor) => {
         const out = inst.mixer!.forward(paramView(params, inst.name), x, {
           initialState: initial?.get(inst.name),
           returnState: !!final,
+          context,
         });
         if (final) {
           if (!out.state) throw new Error(`mixer "${inst.name}" returned no state`);
@@ -166,8 +169,9 @@ export function compileGraph(doc: GraphDoc, catalogue: Catalogue = nodeCatalogue
     },
     step(params, ids, state) {
       const next: ModelState = new Map();
+      const context = mixerContext();
       const logits = runTop(params, ids, (inst, x) => {
-        const out = inst.mixer!.step(paramView(params, inst.name), x, state.get(inst.name)!);
+        const out = inst.mixer!.step(paramView(params, inst.name), x, state.get(inst.name)!, context);
         next.set(inst.name, out.state);
         return out.y;
       });

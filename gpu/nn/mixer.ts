@@ -21,15 +21,36 @@ export type { OptionSpec };
 
 export type MixerOptions = Record<string, number | boolean | string>;
 
+/**
+ * What the graph compiler hands to every mixer of one model evaluation (one parallel forward, or one
+ * step), in evaluation order; a fresh context per call. `shared` carries tensors a layer publishes for the
+ * later layers of the same call, keyed by a name the publishing family owns — RWKV-7's value residual, where
+ * the first layer's values reach every later layer ('rwkv7.v_first'). Values are per token ([B, T, ·] in
+ * parallel, [B, 1, ·] or [B, ·] in a step), never state carried across tokens. Mixers that need nothing
+ * ignore it; called without one, a mixer behaves as if it were the only layer of the model.
+ */
+export interface MixerContext {
+  shared: Map<string, Tensor>;
+}
+
+/** A fresh context for one model evaluation. */
+export function mixerContext(): MixerContext {
+  return { shared: new Map() };
+}
+
 export interface Mixer {
   /** Registry key, e.g. "gla". */
   kind: string;
   /** Parameters relative to the mixer's prefix (e.g. `q_proj.weight`). */
   params(): ParamSpec[];
   /** Parallel form over a whole sequence. x: [B, T, d_model]. */
-  forward(p: ParamView, x: Tensor, options?: { initialState?: MixerState; returnState?: boolean }): MixerOutput;
+  forward(
+    p: ParamView,
+    x: Tensor,
+    options?: { initialState?: MixerState; returnState?: boolean; context?: MixerContext },
+  ): MixerOutput;
   /** One token with carried state. x: [B, d_model]. */
-  step(p: ParamView, x: Tensor, state: MixerState): { y: Tensor; state: MixerState };
+  step(p: ParamView, x: Tensor, state: MixerState, context?: MixerContext): { y: Tensor; state: MixerState };
   initialState(engine: Engine, batch: number): MixerState;
   /** Recurrent floats per sequence (by formula; attention reports its KV cache per token). */
   stateSize(): number;

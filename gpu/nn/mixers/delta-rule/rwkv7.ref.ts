@@ -1,4 +1,5 @@
-// float64 reference of the RWKV-7 time-mixing layer, token by token (equations in rwkv7.ts).
+// float64 reference of the RWKV-7 time-mixing layer, token by token (equations in rwkv7.ts), and of a
+// stack of RWKV-7 layers with residual connections, where the value residual crosses layers.
 
 import { cpuTensor, type CpuTensor } from '../../../cpu/tensor.js';
 import {
@@ -14,12 +15,17 @@ import {
 } from '../linear-diagonal/ref-utils.js';
 import { LOG_DECAY_FLOOR, MIXES, type Rwkv7Config } from './rwkv7.js';
 
+/**
+ * One layer. `vFirst` [B, T, d]: the first value-residual layer's values, mixed into this layer's v when
+ * c.valueResidual is set (absent: this layer is the first). Returns the values v it used.
+ */
 export function rwkv7Ref(
   c: Rwkv7Config,
   params: RefParams,
   x: CpuTensor,
   state?: RefState,
-): { y: CpuTensor; state: RefState } {
+  vFirst?: CpuTensor,
+): { y: CpuTensor; state: RefState; v: CpuTensor } {
   const { heads: H, headDim: N } = c;
   const [B, T, d] = x.shape;
   const P = (name: string) => param(params, name);
@@ -30,6 +36,7 @@ export function rwkv7Ref(
       bias ? P(`${name}.lora.2.bias`) : undefined,
     );
   const y = cpuTensor([B, T, d]);
+  const values = cpuTensor([B, T, d]);
   const finalS: number[][] = [];
   const finalShift: number[][] = [];
   for (let b = 0; b < B; b++) {
@@ -44,7 +51,13 @@ export function rwkv7Ref(
       const r = matvec(P('r_proj.weight'), mixed.x_r);
       const logw = lora('w_lora', mixed.x_w, Math.tanh, true).map((z) => LOG_DECAY_FLOOR * sigmoid(z));
       const k0 = matvec(P('k_proj.weight'), mixed.x_k);
-      const v = matvec(P('v_proj.weight'), mixed.x_v);
+      let v = matvec(P('v_proj.weight'), mixed.x_v);
+      if (c.valueResidual && vFirst) {
+        const first = row(vFirst, b, t);
+        const mix = lora('v_lora', mixed.x_v, (z) => z, true).map(sigmoid);
+        v = v.map((z, i) => z + (first[i] - z) * mix[i]);
+      }
+      setRow(values, b, t, v);
       const alpha = lora('a_lora', mixed.x_a, (z) => z, true).map(sigmoid);
       const g = lora('g_lora', mixed.x_g, sigmoid, false);
       const k = k0.map((z, i) => z * (1 + (alpha[i] - 1) * P('k_a').data[i]));
@@ -83,5 +96,23 @@ export function rwkv7Ref(
     finalS.push(S);
     finalShift.push(previous);
   }
-  return { y, state: { S: stackRows(finalS, [H, N, N]), shift: stackRows(finalShift, [d]) } };
+  return { y, state: { S: stackRows(finalS, [H, N, N]), shift: stackRows(finalShift, [d]) }, v: values };
+}
+
+/**
+ * h ← h + layer_l(h) for each layer in turn, from zero states: the first value-residual layer's v is
+ * handed to every later value-residual layer (what the graph compiler's MixerContext does on the GPU).
+ */
+export function rwkv7StackRef(configs: Rwkv7Config[], layers: RefParams[], x: CpuTensor): CpuTensor {
+  let h = x;
+  let vFirst: CpuTensor | undefined;
+  configs.forEach((c, l) => {
+    const out = rwkv7Ref(c, layers[l], h, undefined, vFirst);
+    if (c.valueResidual && !vFirst) vFirst = out.v;
+    h = cpuTensor(
+      h.shape,
+      h.data.map((z, i) => z + out.y.data[i]),
+    );
+  });
+  return h;
 }

@@ -8,8 +8,11 @@
 //   o ← GroupNorm_heads(o) + (Σ_head r ⊙ k ⊙ r_k) v;   y = W_o (o ⊙ g).
 // The recurrence runs chunked (dplr-chunk.ts) or token by token (dplr.ts): option "implementation",
 // 'auto' = chunked from DPLR_CHUNK_MIN_T tokens on; steps are always the token loop.
-// Not here: the value residual (layers after the first mix v toward layer 0's v), which needs a
-// cross-layer input the mixer contract does not carry; every layer behaves as fla's layer 0.
+// Value residual (option value_residual, fla's v_first): the first value-residual layer of a model
+// evaluation publishes its v on the call's MixerContext; every later one mixes it in per token,
+//   v ← v + (v_first − v) ⊙ σ(LoRA_v(x_v))                                    (fla: lerp(v, v_first, ·)).
+// Every value-residual layer owns v_lora, the first one leaves it unused (zero gradient): the copies of a
+// Repeat block share one parameter list, and which layer is first is only known in evaluation order.
 
 import { add, full, mul, scale, sigmoid, sub, tanh, zeros } from '../../../ops/elementwise.js';
 import { dplrDeltaRule } from '../../../ops/delta/dplr.js';
@@ -33,6 +36,7 @@ import {
   registerMixer,
   resolveOptions,
   type Mixer,
+  type MixerContext,
   type MixerFactory,
   type MixerOptions,
   type MixerState,
@@ -54,7 +58,14 @@ export interface Rwkv7Config {
   implementation?: DplrImplementation;
   /** Tokens per chunk of the chunked form (absent = DEFAULT_DPLR_CHUNK). */
   chunkSize?: number;
+  /** Whether this layer takes part in the value residual (absent = no), and the rank of its LoRA. */
+  valueResidual?: boolean;
+  valueRank?: number;
 }
+
+/** The key under which the first value-residual layer publishes its values v [B, T, d] on the context. */
+export const V_FIRST = 'rwkv7.v_first';
+export const VALUE_RESIDUAL = ['off', 'on'];
 
 export const MIXES = ['x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g'] as const;
 /** −e^{−½}: the largest decay rate per token, log w ≥ −0.6065 (fla passes it as the lower bound). */
@@ -111,6 +122,13 @@ export function rwkv7ParamSpecs(c: Rwkv7Config): ParamSpec[] {
       custom((i, n) => -0.19 + (0.4 * i) / Math.max(1, n - 1)),
     ),
     ...lora('g_lora', c.gateRank, null),
+    ...(c.valueResidual
+      ? lora(
+          'v_lora',
+          c.valueRank ?? 32,
+          custom((i, n) => 0.73 - (0.4 * i) / Math.max(1, n - 1)),
+        )
+      : []),
     {
       name: 'g_norm.weight',
       shape: [d],
@@ -134,8 +152,36 @@ function l2Normalize(x: Tensor): Tensor {
   return scale(rmsNorm(x, full(x.engine, [D], 1), 1e-12 / D), 1 / Math.sqrt(D));
 }
 
+/**
+ * The value residual: the first value-residual layer of the evaluation publishes v, later ones mix it in.
+ * Without a context (a layer run on its own) the layer is the first.
+ */
+function valueResidual(c: Rwkv7Config, p: ParamView, v: Tensor, xv: Tensor, context?: MixerContext): Tensor {
+  if (!c.valueResidual || !context) return v;
+  const first = context.shared.get(V_FIRST);
+  if (!first) {
+    context.shared.set(V_FIRST, v);
+    return v;
+  }
+  if (first.shape.join() !== v.shape.join()) {
+    throw new RangeError(
+      `rwkv7: option "value_residual" is 'on' but the first value-residual RWKV-7 layer's values have shape ` +
+        `[${first.shape}] and this layer's [${v.shape}]; every value-residual layer of a model needs the same d_model`,
+    );
+  }
+  const mix = sigmoid(lora(p, 'v_lora', xv, (t) => t, true));
+  return add(v, mul(sub(first, v), mix));
+}
+
 /** x [B, T, d]; `stepping` keeps one-token steps on the token loop whatever the implementation option. */
-function run(c: Rwkv7Config, p: ParamView, x: Tensor, state: MixerState | undefined, stepping = false) {
+function run(
+  c: Rwkv7Config,
+  p: ParamView,
+  x: Tensor,
+  state: MixerState | undefined,
+  context: MixerContext | undefined,
+  stepping = false,
+) {
   const { heads: H, headDim: N } = c;
   const [B, T, d] = x.shape;
   const shifted = tokenShift(x, state?.shift);
@@ -148,7 +194,7 @@ function run(c: Rwkv7Config, p: ParamView, x: Tensor, state: MixerState | undefi
   const r = linear(mixed.x_r, p.get('r_proj.weight'));
   const logw = scale(sigmoid(lora(p, 'w_lora', mixed.x_w, tanh, true)), LOG_DECAY_FLOOR);
   let k = linear(mixed.x_k, p.get('k_proj.weight'));
-  const v = linear(mixed.x_v, p.get('v_proj.weight'));
+  const v = valueResidual(c, p, linear(mixed.x_v, p.get('v_proj.weight')), mixed.x_v, context);
   const alpha = sigmoid(lora(p, 'a_lora', mixed.x_a, (t) => t, true));
   const g = lora(p, 'g_lora', mixed.x_g, sigmoid, false);
   const kappa = l2Normalize(heads(mul(k, p.get('k_k'))));
@@ -182,21 +228,24 @@ export function rwkv7Mixer(c: Rwkv7Config): Mixer {
   return {
     kind: 'rwkv7',
     params: () => rwkv7ParamSpecs(c),
-    forward(p, x, { initialState, returnState } = {}) {
+    forward(p, x, { initialState, returnState, context } = {}) {
       checkMixerCall('rwkv7', p, x, d, 'parallel', initialState, stateShapes);
-      const { y, state } = run(c, p, x, initialState);
+      const { y, state } = run(c, p, x, initialState, context);
       return returnState ? { y, state } : { y };
     },
-    step(p, x, state) {
+    step(p, x, state, context) {
       checkMixerCall('rwkv7', p, x, d, 'step', state, stateShapes);
       const [B] = x.shape;
-      const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state, true);
+      const { y, state: next } = run(c, p, reshape(x, [B, 1, d]), state, context, true);
       return { y: reshape(y, [B, d]), state: next };
     },
     initialState: (engine: Engine, batch: number) => zeroState(engine, stateShapes(batch)),
     stateSize: () => c.heads * c.headDim * c.headDim + d,
     flopsPerToken: () =>
-      2 * d * d * 4 + 4 * d * (c.decayRank + c.aRank + c.gateRank) + 6 * c.heads * c.headDim * c.headDim + 30 * d,
+      2 * d * d * 4 +
+      4 * d * (c.decayRank + c.aRank + c.gateRank + (c.valueResidual ? (c.valueRank ?? 32) : 0)) +
+      6 * c.heads * c.headDim * c.headDim +
+      30 * d,
   };
 }
 
@@ -222,6 +271,8 @@ export function rwkv7Config(dModel: number, given: MixerOptions): Rwkv7Config {
     layers,
     implementation: o.implementation as DplrImplementation,
     chunkSize: Number(o.chunk_size),
+    valueResidual: o.value_residual === 'on',
+    valueRank: o.v_low_rank_dim as number,
   };
 }
 
@@ -230,7 +281,7 @@ export const RWKV7: MixerFactory = {
   title: 'RWKV-7',
   family: 'delta-rule',
   description:
-    'RWKV-7 "Goose": token shift, per-channel decay and a generalized delta rule with an in-context learning rate (fla RWKV7). Layers do not share the first layer\'s values (no value residual yet).',
+    'RWKV-7 "Goose": token shift, per-channel decay and a generalized delta rule with an in-context learning rate (fla RWKV7), optionally with the value residual across layers.',
   options: [
     {
       name: 'head_dim',
@@ -259,6 +310,21 @@ export const RWKV7: MixerFactory = {
       default: String(DEFAULT_DPLR_CHUNK),
       choices: DPLR_CHUNK_SIZES.map(String),
       help: 'Tokens per chunk of the chunked form (speed and memory only; the result is the same).',
+    },
+    {
+      name: 'value_residual',
+      type: 'enum',
+      default: 'off',
+      choices: VALUE_RESIDUAL,
+      help: "RWKV-7's value residual (fla's v_first): the first RWKV-7 layer with this option on (in evaluation order) passes its values v to every later one, which mixes them in per token: v += (v_first − v) ⊙ σ(v_lora(x_v)). A layer with nothing before it (the first, or the only one) acts as the first and leaves its v_lora unused. Every value-residual layer of a model must have the same d_model. off = every layer stands alone (checkpoints made before this option).",
+    },
+    {
+      name: 'v_low_rank_dim',
+      type: 'int',
+      default: 32,
+      min: 1,
+      max: 1024,
+      help: 'Rank of the value-residual LoRA (used when value_residual is on).',
     },
   ],
   create: (dModel, given) => rwkv7Mixer(rwkv7Config(dModel, given)),
