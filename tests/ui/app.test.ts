@@ -40,7 +40,7 @@ describe('StateLab in Chromium (browser mode)', () => {
       w.labMenu = { on: (listener: (command: unknown) => void) => (w.menu = listener) };
     });
     await page.goto(`${ui.server.url}?debug`);
-    await expect.poll(() => page.locator('[data-nav]').count()).toBe(9);
+    await expect.poll(() => page.locator('[data-nav]').count()).toBe(10);
     await expect.poll(() => page.locator('.app-info').textContent()).toMatch(/browser mode/);
     expect(await page.getAttribute('main.view', 'data-view')).toBe('build');
     expect(await page.locator('[data-kind="mixer.gla"]').count()).toBe(1);

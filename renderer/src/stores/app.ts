@@ -6,7 +6,7 @@ import type { AppInfo, WorkspaceInfo } from '../../../shared/lab-api';
 import { lab } from '../lab';
 
 export type ViewId =
-  'build' | 'data' | 'train' | 'runs' | 'sweep' | 'inspect' | 'playground' | 'export' | 'diagnostics';
+  'build' | 'data' | 'train' | 'runs' | 'sweep' | 'inspect' | 'distill' | 'playground' | 'export' | 'diagnostics';
 export type Theme = 'light' | 'dark';
 
 /** Things other parts of the app (the menu) ask the editor to show or do. */
@@ -26,6 +26,7 @@ export const VIEWS: ViewEntry[] = [
   { id: 'runs', label: 'Runs' },
   { id: 'sweep', label: 'Sweeps' }, // issue 14
   { id: 'inspect', label: 'Inspect' }, // issue 8
+  { id: 'distill', label: 'Distill' }, // issue 9
   { id: 'playground', label: 'Playground' }, // issue 13
   { id: 'export', label: 'Export' },
   { id: 'diagnostics', label: 'GPU diagnostics' },
