@@ -97,3 +97,45 @@ describe('prefill + step decoding equals the parallel forward', () => {
     });
   }
 });
+
+describe('prefill + step decoding with a cross-layer input', () => {
+  it("RWKV-7 with the value residual (3 layers): each step carries the first layer's v to the later ones within the token", async () => {
+    const e = await engine();
+    const doc = tiny('rwkv7');
+    const block = doc.blocks!.block;
+    const attn = block.nodes.find((n) => n.kind === 'mixer.rwkv7')!;
+    attn.params = { ...attn.params, value_residual: 'on', v_low_rank_dim: 8 };
+    doc.nodes.find((n) => n.kind === 'repeat')!.params!.count = 3;
+    const model = compileGraph(doc);
+    expect(model.specs.map((s) => s.name)).toContain('layers.2.attn.v_lora.lora.2.bias');
+    const V = doc.model.vocab_size;
+    const params = createParams(e, model.specs, 7);
+    // Output projections start at zero; give them values so that every layer (and the residual) shows.
+    const noise = rng(5);
+    for (const [name, p] of params)
+      if (name.endsWith('o_proj.weight'))
+        e.write(
+          p,
+          Float32Array.from({ length: p.size }, () => noise() - 0.5),
+        );
+    const next = rng(102);
+    const ids = Array.from({ length: B * T }, () => Math.floor(next() * V));
+    const parallel = await e.noGrad(() => model.logits(params, e.fromArray(ids, [B, T], 'i32'))).read();
+    const session = new DecodeSession(e, model, params, B);
+    session.prefill([0, 1].map((b) => ids.slice(b * T, b * T + PREFILL)));
+    let worst = 0;
+    for (let t = PREFILL; t < T; t++) {
+      const logits = session.step([0, 1].map((b) => ids[b * T + t]));
+      const data = await logits.read();
+      logits.release();
+      for (let b = 0; b < B; b++)
+        worst = Math.max(
+          worst,
+          relativeError(data.subarray(b * V, (b + 1) * V), parallel.subarray((b * T + t) * V, (b * T + t + 1) * V)),
+        );
+    }
+    expect(worst).toBeLessThan(1e-4);
+    session.dispose();
+    for (const p of params.values()) p.release();
+  });
+});
