@@ -105,7 +105,7 @@ export const useDistillStore = defineStore('distill', () => {
     if (opened.value)
       return {
         run: opened.value.run,
-        title: `${opened.value.name} (${opened.value.student})`,
+        title: opened.value.name,
         status: opened.value.status,
         stages: opened.value.stages,
         rows: opened.value.rows,
