@@ -155,3 +155,51 @@ describe('ONNX export in onnxruntime-web', () => {
     expect(relativeError(la, lb)).toBe(0);
   });
 });
+
+describe('ONNX export of a cross-layer input', () => {
+  it("RWKV-7 with the value residual (3 layers): the first layer's values reach the later ones in the parallel and the step model", async () => {
+    const rwkv7 = FAMILY_CASES.find((c) => c.kind === 'rwkv7')!;
+    const options = { ...rwkv7.options, value_residual: 'on', v_low_rank_dim: 4 };
+    const graph = familyGraph({ ...rwkv7, options }, { dModel: 16, vocab: V, layers: 3 });
+    const params = testParams(graph);
+    expect(params.has('layers.2.attn.v_lora.lora.2.bias')).toBe(true);
+    const expected = await statelabLogits(await engine(), graph, params);
+    const m = buildOnnxModels({ graph, params });
+    const { parallel, step } = await sessions(m);
+    const out = await parallel.run({ input_ids: tokens(ids, [B, T]) });
+    expect(relativeError(out.logits.data as Float32Array, expected)).toBeLessThan(1e-4);
+    // Without the residual the same weights give other logits: the comparison above sees it.
+    const off = familyGraph(
+      { ...rwkv7, options: { ...options, value_residual: 'off' } },
+      { dModel: 16, vocab: V, layers: 3 },
+    );
+    const offParams = new Map([...params].filter(([name]) => !name.includes('.v_lora.')));
+    const plain = await (
+      await sessions(buildOnnxModels({ graph: off, params: offParams }))
+    ).parallel.run({
+      input_ids: tokens(ids, [B, T]),
+    });
+    expect(relativeError(plain.logits.data as Float32Array, expected)).toBeGreaterThan(1e-3);
+
+    const stepped = await stepThrough(step, m, zeroStates(m), 0, T);
+    expect(relativeError(stepped.logits, out.logits.data as Float32Array)).toBeLessThan(1e-5);
+    const P = 4;
+    const prefill = await parallel.run({
+      input_ids: tokens(
+        [0, 1].flatMap((b) => ids.slice(b * T, b * T + P)),
+        [B, P],
+      ),
+    });
+    const rest = await stepThrough(
+      step,
+      m,
+      Object.fromEntries(m.states.map((s) => [s.input, prefill[s.output]])),
+      P,
+      T,
+    );
+    const whole = out.logits.data as Float32Array;
+    const tail = new Float32Array(B * (T - P) * V);
+    for (let b = 0; b < B; b++) tail.set(whole.subarray((b * T + P) * V, (b + 1) * T * V), b * (T - P) * V);
+    expect(relativeError(rest.logits, tail)).toBeLessThan(1e-5);
+  });
+});

@@ -13,12 +13,21 @@ export interface StateSpec {
 
 export type MixerStates = Record<string, string>;
 
+/**
+ * The ONNX side of gpu/nn/mixer.ts's MixerContext: one per emitted model, handed to every mixer in
+ * evaluation order; `shared` maps a key to a value name a layer published for later layers (RWKV-7's
+ * first-layer values: [B, T, d] in the parallel model, [B, d] in the step model).
+ */
+export interface OnnxContext {
+  shared: Map<string, string>;
+}
+
 export interface OnnxMixer {
   states: StateSpec[];
   /** x [B, T, d] from a zero state → y [B, T, d] and the state after the last token. */
-  parallel(g: OnnxGraph, x: string): { y: string; state: MixerStates };
+  parallel(g: OnnxGraph, x: string, context?: OnnxContext): { y: string; state: MixerStates };
   /** One token x [B, d] with the carried state → y [B, d] and the next state. */
-  step(g: OnnxGraph, x: string, state: MixerStates): { y: string; state: MixerStates };
+  step(g: OnnxGraph, x: string, state: MixerStates, context?: OnnxContext): { y: string; state: MixerStates };
 }
 
 /** `w('q_proj.weight')` registers the layer's parameter as an initializer and returns its value name. */

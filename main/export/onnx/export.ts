@@ -17,7 +17,7 @@ import { buildPlan, type ExportPlan, type PlanNode } from '../plan.js';
 import { checkParams, type ExportSource } from '../source.js';
 import { OnnxGraph, OPSET, type Dim, type ExternalData } from './builder.js';
 import { emitBuiltin } from './builtins.js';
-import type { MixerStates, OnnxMixer, ParamAccess, WeightOf } from './common.js';
+import type { MixerStates, OnnxContext, OnnxMixer, ParamAccess, WeightOf } from './common.js';
 import { ONNX_EMITTERS } from './mixers/index.js';
 
 export const DATA_FILE = 'model.onnx.data';
@@ -66,6 +66,8 @@ function emitModel(g: OnnxGraph, plan: ExportPlan, params: TensorMap, ids: strin
   });
   const embedding = plan.top.find((n) => n.kind === 'embedding')?.id;
   const tied = () => weightsOf(embedding!)('weight');
+  // What layers hand to later layers of this model (as the compiler's MixerContext does on the GPU).
+  const context: OnnxContext = { shared: new Map() };
 
   const runNodes = (nodes: PlanNode[], prefix: string, values: Map<string, string>): string | undefined => {
     for (const n of nodes) {
@@ -90,7 +92,9 @@ function emitModel(g: OnnxGraph, plan: ExportPlan, params: TensorMap, ids: strin
         const mixer = factory(n.config, weightsOf(name), accessOf(name));
         mixers.set(name, mixer);
         const out =
-          mode.kind === 'parallel' ? mixer.parallel(g, inputs.x) : mixer.step(g, inputs.x, mode.states.get(name)!);
+          mode.kind === 'parallel'
+            ? mixer.parallel(g, inputs.x, context)
+            : mixer.step(g, inputs.x, mode.states.get(name)!, context);
         finals.set(name, out.state);
         values.set(`${n.id}.y`, out.y);
       } else {

@@ -4,20 +4,35 @@
 // per-head GroupNorm plus the r·k bonus, the gate and the output projection; the parallel graph scans that
 // step over time. States: S [B, heads, N (key), N (value)] and shift [B, d_model] (the last input).
 // The options implementation and chunk_size only choose StateLab's kernels; layer_idx and num_layers only
-// its initialization.
+// its initialization. value_residual 'on': the first such layer publishes its values v on the model's
+// OnnxContext (in the parallel model as an extra per-token output of its Scan, [B, T, d]); later ones take
+// them as a second scan input (or, in the step model, the [B, d] value) and mix them in,
+// v ← v + (v_first − v) ⊙ σ(v_lora(x_v)).
 
 import type { OnnxGraph } from '../builder.js';
-import { l2Normalize, num, scanParallel, type MixerStates, type OnnxMixerFactory, type StateSpec } from '../common.js';
+import {
+  l2Normalize,
+  num,
+  scanParallel,
+  zerosLike,
+  type MixerStates,
+  type OnnxContext,
+  type OnnxMixerFactory,
+  type StateSpec,
+} from '../common.js';
 
 const MIXES = ['x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g'] as const;
 /** −e^{−½}: log w = −e^{−½} σ(·) ∈ [−0.607, 0). */
 const LOG_DECAY_FLOOR = -Math.exp(-0.5);
+/** The context key of the first value-residual layer's values (as gpu/nn/mixers/delta-rule/rwkv7.ts). */
+const V_FIRST = 'rwkv7.v_first';
 
 export const rwkv7: OnnxMixerFactory = (config, w) => {
   const d = num(config, 'd_model');
   const N = num(config, 'head_dim') || Math.min(64, d);
   const H = d / N;
   const eps = num(config, 'norm_eps');
+  const valueResidual = config.value_residual === 'on';
   const states: StateSpec[] = [
     { name: 'S', dims: [H, N, N] },
     { name: 'shift', dims: [d] },
@@ -31,7 +46,8 @@ export const rwkv7: OnnxMixerFactory = (config, w) => {
       bias ? w(`${name}.lora.2.bias`) : undefined,
     );
 
-  const step = (g: OnnxGraph, x: string, state: MixerStates) => {
+  /** One token; `vFirst` [B, d]: the first value-residual layer's values to mix in. Also returns v [B, d]. */
+  const tokenStep = (g: OnnxGraph, x: string, state: MixerStates, vFirst?: string) => {
     const heads = (t: string) => g.reshape(t, [0, H, N]);
     const delta = g.sub(state.shift, x);
     const mixed = Object.fromEntries(MIXES.map((m) => [m, g.add(x, g.mul(delta, w(m)))])) as Record<
@@ -41,7 +57,11 @@ export const rwkv7: OnnxMixerFactory = (config, w) => {
     const r = heads(g.linear(mixed.x_r, w('r_proj.weight')));
     const decay = heads(g.exp(g.scale(g.sigmoid(lora(g, 'w_lora', mixed.x_w, g.tanh, true)), LOG_DECAY_FLOOR)));
     const k0 = g.linear(mixed.x_k, w('k_proj.weight'));
-    const v = heads(g.linear(mixed.x_v, w('v_proj.weight')));
+    const ownV = g.linear(mixed.x_v, w('v_proj.weight'));
+    const flatV = vFirst
+      ? g.add(ownV, g.mul(g.sub(vFirst, ownV), g.sigmoid(lora(g, 'v_lora', mixed.x_v, (t) => t, true))))
+      : ownV;
+    const v = heads(flatV);
     const alpha = g.sigmoid(lora(g, 'a_lora', mixed.x_a, (t) => t, true));
     const gate = lora(g, 'g_lora', mixed.x_g, g.sigmoid, false);
     const kappa = l2Normalize(g, heads(g.mul(k0, w('k_k'))), 1e-12);
@@ -68,7 +88,29 @@ export const rwkv7: OnnxMixerFactory = (config, w) => {
     );
     const bonus = g.mul(g.reduceSum(g.mul(g.mul(r, k), w('r_k')), [-1], true), v);
     const out = g.mul(g.reshape(g.add(normed, bonus), [0, d]), gate);
-    return { y: g.linear(out, w('o_proj.weight')), state: { S, shift: x } };
+    return { y: g.linear(out, w('o_proj.weight')), state: { S, shift: x }, v: flatV };
   };
-  return { states, step, parallel: (g: OnnxGraph, x: string) => scanParallel(g, x, states, step) };
+
+  const step = (g: OnnxGraph, x: string, state: MixerStates, context?: OnnxContext) => {
+    const first = valueResidual ? context?.shared.get(V_FIRST) : undefined;
+    const out = tokenStep(g, x, state, first);
+    if (valueResidual && context && !first) context.shared.set(V_FIRST, out.v);
+    return { y: out.y, state: out.state };
+  };
+
+  const parallel = (g: OnnxGraph, x: string, context?: OnnxContext) => {
+    if (!valueResidual || !context) return scanParallel(g, x, states, (b, xt, st) => tokenStep(b, xt, st));
+    // The Scan of scanParallel, with v_first as a second per-token input (later layers) or v as a second
+    // per-token output (the first layer).
+    const first = context.shared.get(V_FIRST);
+    const names = states.map((s) => s.name);
+    const initial = states.map((s) => zerosLike(g, x, s.dims as number[]));
+    const result = g.scan('recurrence', initial, first ? [x, first] : [x], 1, (body, carried, [xt, firstT]) => {
+      const out = tokenStep(body, xt, Object.fromEntries(names.map((n, i) => [n, carried[i]])), firstT);
+      return { states: names.map((n) => out.state[n]), outputs: first ? [out.y] : [out.y, out.v] };
+    });
+    if (!first) context.shared.set(V_FIRST, result.outputs[1]);
+    return { y: result.outputs[0], state: Object.fromEntries(names.map((n, i) => [n, result.states[i]])) };
+  };
+  return { states, step, parallel };
 };
