@@ -88,7 +88,8 @@ export const rwkv7: OnnxMixerFactory = (config, w) => {
     );
     const bonus = g.mul(g.reduceSum(g.mul(g.mul(r, k), w('r_k')), [-1], true), v);
     const out = g.mul(g.reshape(g.add(normed, bonus), [0, d]), gate);
-    return { y: g.linear(out, w('o_proj.weight')), state: { S, shift: x }, v: flatV };
+    const next: MixerStates = { S, shift: x };
+    return { y: g.linear(out, w('o_proj.weight')), state: next, v: flatV };
   };
 
   const step = (g: OnnxGraph, x: string, state: MixerStates, context?: OnnxContext) => {
