@@ -50,3 +50,13 @@ describe('class-B PyTorch classes', () => {
     });
   }
 });
+
+describe('the RWKV-7 PyTorch class', () => {
+  it("rwkv7: the constructor takes d_model and exactly StateLab's options (value_residual, v_low_rank_dim included), with StateLab's defaults", () => {
+    const { file, factory } = PYTORCH_CLASSES.rwkv7;
+    const source = readFileSync(new URL(`../../main/export/python/mixers/${file}`, import.meta.url), 'utf8');
+    const options = mixerFactory('rwkv7').options.map((o): [string, ParamValue | undefined] => [o.name, o.default]);
+    expect(options.map(([name]) => name)).toContain('value_residual');
+    expect(constructorOf(source, factory)).toEqual([['d_model', undefined], ...options]);
+  });
+});

@@ -33,9 +33,11 @@ class Nodes(nn.Module):
             elif (module := build_node(node)) is not None:
                 self.add_module(node["id"], module)
 
-    def evaluate(self, values, prefix, state, new_state, embedding):
+    def evaluate(self, values, prefix, state, new_state, embedding, shared):
         """Runs the nodes in order; `values` maps "node.port" to tensors. Mixer states are keyed by the
-        mixer's full name (`layers.0.attn`). Returns the value reaching the block's output, if any."""
+        mixer's full name (`layers.0.attn`). `shared` is one dict per forward that layers with `uses_shared`
+        read and write in this order (RWKV-7's value residual). Returns the value reaching the block's
+        output, if any."""
         for node in self.nodes:
             kind, name = node["kind"], node["id"]
             inputs = {port: values[ref] for port, ref in node["inputs"].items()}
@@ -49,9 +51,11 @@ class Nodes(nn.Module):
             elif kind == "repeat":
                 out = inputs["x"]
                 for i, copy in enumerate(module):
-                    out = copy.run_block(out, f"{prefix}{name}.{i}.", state, new_state, embedding)
+                    out = copy.run_block(out, f"{prefix}{name}.{i}.", state, new_state, embedding, shared)
             elif kind == "lm_head":
                 out = module(inputs["x"], embedding())
+            elif kind.startswith("mixer.") and getattr(module, "uses_shared", False):
+                out, new_state[prefix + name] = module(inputs["x"], state.get(prefix + name), shared)
             elif kind.startswith("mixer."):
                 out, new_state[prefix + name] = module(inputs["x"], state.get(prefix + name))
             else:
@@ -60,9 +64,9 @@ class Nodes(nn.Module):
             values[f"{name}.{node['output']}"] = out
         return None
 
-    def run_block(self, x, prefix, state, new_state, embedding):
+    def run_block(self, x, prefix, state, new_state, embedding, shared):
         values = {f"{n['id']}.x": x for n in self.nodes if n["kind"] == "block.input"}
-        return self.evaluate(values, prefix, state, new_state, embedding)
+        return self.evaluate(values, prefix, state, new_state, embedding, shared)
 
 
 class StateLabForCausalLM(Nodes):
@@ -82,5 +86,5 @@ class StateLabForCausalLM(Nodes):
     def forward(self, ids, state=None):
         values = {f"{n['id']}.ids": ids for n in self.nodes if n["kind"] == "tokens"}
         new_state = {}
-        self.evaluate(values, "", state or {}, new_state, lambda: getattr(self, self.embedding).weight)
+        self.evaluate(values, "", state or {}, new_state, lambda: getattr(self, self.embedding).weight, {})
         return values[f"{self.head}.logits"], new_state

@@ -26,10 +26,16 @@ class RWKV7(nn.Module):
     out = o_proj((GroupNorm_heads(o) + sum(r * k * r_k) v) * g).
 
     The state: S [B, heads, head_dim (key), head_dim (value)] and shift [B, d_model] (the last input).
-    Like StateLab, every layer acts as fla's first layer: there is no value residual across layers.
+    value_residual="on" (fla's v_first): the first such layer of a forward puts its v into `shared`, the
+    dict the model hands every layer that has `uses_shared`; each later one mixes it in per token,
+    v <- v + (v_first - v) * sigmoid(v_lora(x_v)). Every value-residual layer owns v_lora (copies of a
+    repeated block have the same parameters); the first one leaves it unused, as StateLab does.
     layer_idx and num_layers only shape the initialization; implementation and chunk_size only pick how
     StateLab's kernels run the recurrence (chunked or token by token, same result).
     """
+
+    # The model passes its per-forward `shared` dict only to layers that read or write it.
+    uses_shared = True
 
     def __init__(
         self,
@@ -42,7 +48,9 @@ class RWKV7(nn.Module):
         layer_idx=0,
         num_layers=1,
         implementation="auto",
-        chunk_size="32",
+        chunk_size="64",
+        value_residual="off",
+        v_low_rank_dim=32,
     ):
         super().__init__()
         self.head_dim = head_dim or min(64, d_model)
@@ -62,6 +70,9 @@ class RWKV7(nn.Module):
         self.w_lora = RWKV7LoRA(d_model, decay_low_rank_dim, nn.Tanh(), bias=True)
         self.a_lora = RWKV7LoRA(d_model, a_low_rank_dim, nn.Identity(), bias=True)
         self.g_lora = RWKV7LoRA(d_model, gate_low_rank_dim, nn.Sigmoid(), bias=False)
+        self.value_residual = value_residual == "on"
+        if self.value_residual:
+            self.v_lora = RWKV7LoRA(d_model, v_low_rank_dim, nn.Identity(), bias=True)
         # GroupNorm over each head's channels; fla scales the epsilon by the head size.
         self.g_norm = nn.GroupNorm(self.heads, d_model, eps=self.head_dim * norm_eps)
         self.o_proj = linear(d_model, d_model)
@@ -70,8 +81,10 @@ class RWKV7(nn.Module):
             self.a_lora.lora[2].bias.copy_(-0.19 + 0.4 * unit)
             self.g_norm.weight.fill_(((layer_idx + 1) / num_layers) ** 0.7)
             self.o_proj.weight.zero_()
+            if self.value_residual:
+                self.v_lora.lora[2].bias.copy_(0.73 - 0.4 * unit)
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, shared=None):
         batch, length, d = x.shape
         heads, size = self.heads, self.head_dim
         state = state or {}
@@ -89,7 +102,13 @@ class RWKV7(nn.Module):
         r = per_head(self.r_proj(mixed["x_r"]))
         w = per_head(torch.exp(-math.exp(-0.5) * torch.sigmoid(self.w_lora(mixed["x_w"]))))
         k = self.k_proj(mixed["x_k"])
-        v = per_head(self.v_proj(mixed["x_v"]))
+        v = self.v_proj(mixed["x_v"])
+        if self.value_residual and shared is not None:
+            if "rwkv7.v_first" not in shared:
+                shared["rwkv7.v_first"] = v
+            else:
+                v = v + (shared["rwkv7.v_first"] - v) * torch.sigmoid(self.v_lora(mixed["x_v"]))
+        v = per_head(v)
         a = torch.sigmoid(self.a_lora(mixed["x_a"]))
         g = self.g_lora(mixed["x_g"])
         kappa = l2_normalize(per_head(k * self.k_k), eps=1e-12)
