@@ -14,7 +14,9 @@ import '../../gpu/nn/mixers/delta-rule/index.js';
 import { mixerContext, mixerFactory, type MixerOptions } from '../../gpu/nn/mixer.js';
 import { paramView } from '../../gpu/nn/module.js';
 import { rwkv7Config } from '../../gpu/nn/mixers/delta-rule/rwkv7.js';
-import { rwkv7StackRef } from '../../gpu/nn/mixers/delta-rule/rwkv7.ref.js';
+import { rwkv7Ref, rwkv7StackRef } from '../../gpu/nn/mixers/delta-rule/rwkv7.ref.js';
+import { rwkv7Implicit } from '../../gpu/analysis/implicit/rwkv7.js';
+import { reconstruct, summarizeLayer } from '../../gpu/analysis/implicit/core.js';
 import type { RefParams } from '../../gpu/nn/mixers/linear-diagonal/ref-utils.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { expectGpuClose, relativeError, upload, useEngine } from '../helpers/gpu.js';
@@ -224,6 +226,48 @@ describe('RWKV-7 value residual across layers (3 layers, graph-compiled)', () =>
     expect(off.params().some((spec) => spec.name.startsWith('v_lora.'))).toBe(false);
     expect(narrow.params().map((spec) => spec.name)).toEqual(
       expect.arrayContaining(['v_lora.lora.0.weight', 'v_lora.lora.2.weight', 'v_lora.lora.2.bias']),
+    );
+  });
+});
+
+describe('implicit attention of value-residual RWKV-7 layers', () => {
+  it("given the first layer's v, post(A · ṽ) reproduces a later layer's output; without it the matrices are the same and nothing is reconstructed", () => {
+    const s = freshSeed();
+    const T = 13;
+    const mixer = mixerFactory('rwkv7').create(D, OPTIONS);
+    const configs = [0, 1, 2].map((l) => rwkv7Config(D, { ...OPTIONS, layer_idx: l }));
+    const layers = [0, 1, 2].map((l) => noisyParams(mixer.params(), s + 10 * l, 0.2));
+    for (const p of layers) p.set('o_proj.weight', toFloat32(randn([D, D], s + 5, 0.5)));
+    // The stack by hand: layer 0 publishes v, layers 1 and 2 mix it in.
+    let h = toFloat32(randn([1, T, D], s + 1));
+    const first = rwkv7Ref(configs[0], layers[0], h);
+    const inputs = [h];
+    const outputs = [first];
+    for (const l of [1, 2]) {
+      h = cpuTensor(
+        h.shape,
+        h.data.map((z, i) => z + outputs[l - 1].y.data[i]),
+      );
+      inputs.push(h);
+      outputs.push(rwkv7Ref(configs[l], layers[l], h, undefined, first.v));
+    }
+    for (const l of [0, 2]) {
+      const built = rwkv7Implicit(layers[l], { ...OPTIONS, layer_idx: l }, D, inputs[l].data, T, first.v.data);
+      expect(relativeError(reconstruct(built), outputs[l].y.data), `layer ${l}`).toBeLessThan(1e-9);
+    }
+    const blind = rwkv7Implicit(layers[2], { ...OPTIONS, layer_idx: 2 }, D, inputs[2].data, T);
+    const seen = rwkv7Implicit(layers[2], { ...OPTIONS, layer_idx: 2 }, D, inputs[2].data, T, first.v.data);
+    expect(blind.values).toBeUndefined();
+    expect(summarizeLayer(blind).reconstruction).toBeNull();
+    expect(blind.description).toMatch(
+      /value residual: .* not given, so the matrices are exact but the output is not reconstructed/,
+    );
+    for (let u = 0; u < blind.count; u++) expect(blind.matrix(u)).toEqual(seen.matrix(u));
+    // Its own values would not reproduce the output: the residual matters here.
+    const own = rwkv7Implicit(layers[2], { ...OPTIONS, layer_idx: 2, value_residual: 'off' }, D, inputs[2].data, T);
+    expect(relativeError(reconstruct(own), outputs[2].y.data)).toBeGreaterThan(1e-3);
+    expect(() => rwkv7Implicit(layers[2], OPTIONS, D, inputs[2].data, T, new Float64Array(3))).toThrow(
+      /implicit attention: rwkv7 vFirst has 3 values, expected \[13, 8\]/,
     );
   });
 });

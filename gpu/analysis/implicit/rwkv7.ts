@@ -5,14 +5,30 @@
 // The gates (token shift, LoRA decay/in-context rate, normalized removal key κ̂, modified key k) are
 // computed as rwkv7.ref.ts. The output path is the per-head GroupNorm, the bonus (r·(ρ ⊙ k)) v_t on the
 // current token (after the norm, so it stays in the output path), ⊙ g and W_o.
+// Value residual (option value_residual 'on'): the values become ṽ_s = v_s + (v_first,s − v_s) ⊙ σ(v_lora),
+// with v_first,s the first value-residual layer's values at the same token s. The transitions and reads do
+// not involve v, so A_h (and the decays) are unchanged and exact; the values need v_first, which the
+// analyses' builder call does not carry: given `vFirst` [T, d] the layer is exact with values and output
+// path (the reconstruction holds), without it only the matrices are returned (no reconstruction) and the
+// description says why. For the first layer itself v_first is its own v (the mix is then the identity).
 
 import type { MixerOptions } from '../../nn/mixer.js';
 import { LOG_DECAY_FLOOR, MIXES, rwkv7Config } from '../../nn/mixers/delta-rule/rwkv7.js';
 import { matvec, param, sigmoid, type RefParams } from '../../nn/mixers/linear-diagonal/ref-utils.js';
 import { columnsOf, keySpaceMatrix, rowOf, stack, type ImplicitLayer } from './core.js';
 
-function rwkv7(p: RefParams, given: MixerOptions, d: number, x: Float64Array, T: number): ImplicitLayer {
+/** `vFirst` [T, d]: the first value-residual layer's values (used when value_residual is 'on'). */
+export function rwkv7Implicit(
+  p: RefParams,
+  given: MixerOptions,
+  d: number,
+  x: Float64Array,
+  T: number,
+  vFirst?: Float64Array,
+): ImplicitLayer {
   const c = rwkv7Config(d, given);
+  if (vFirst && vFirst.length !== T * d)
+    throw new RangeError(`implicit attention: rwkv7 vFirst has ${vFirst.length} values, expected [${T}, ${d}]`);
   const { heads: H, headDim: N } = c;
   const P = (name: string) => param(p, name);
   const lora = (name: string, v: number[], inner: (z: number) => number, bias: boolean) =>
@@ -38,7 +54,11 @@ function rwkv7(p: RefParams, given: MixerOptions, d: number, x: Float64Array, T:
     r.push(matvec(P('r_proj.weight'), mixed.x_r));
     logw.push(lora('w_lora', mixed.x_w, Math.tanh, true).map((z) => LOG_DECAY_FLOOR * sigmoid(z)));
     const k0 = matvec(P('k_proj.weight'), mixed.x_k);
-    v.push(matvec(P('v_proj.weight'), mixed.x_v));
+    const own = matvec(P('v_proj.weight'), mixed.x_v);
+    if (c.valueResidual && vFirst) {
+      const mix = lora('v_lora', mixed.x_v, (z) => z, true).map(sigmoid);
+      v.push(own.map((z, i) => z + (vFirst[t * d + i] - z) * mix[i]));
+    } else v.push(own);
     const a = lora('a_lora', mixed.x_a, (z) => z, true).map(sigmoid);
     alpha.push(a);
     g.push(lora('g_lora', mixed.x_g, sigmoid, false));
@@ -55,6 +75,8 @@ function rwkv7(p: RefParams, given: MixerOptions, d: number, x: Float64Array, T:
   for (let t = 0; t < T; t++)
     for (let h = 0; h < H; h++) logDecay[t * H + h] = logw[t].slice(h * N, (h + 1) * N).reduce((s, z) => s + z, 0) / N;
   const slice = (a: number[], h: number) => a.slice(h * N, (h + 1) * N);
+  // Without v_first a value-residual layer's values are unknown here: matrices only.
+  const valuesKnown = !c.valueResidual || !!vFirst;
   return {
     kind: 'rwkv7',
     method: 'exact',
@@ -82,31 +104,39 @@ function rwkv7(p: RefParams, given: MixerOptions, d: number, x: Float64Array, T:
         T,
         (t) => t,
       ),
-    valueWidth: N,
-    values: (h) => columnsOf(stack(v), T, H * N, h * N, N),
-    post: (t, outs) => {
-      const out: number[] = [];
-      outs.forEach((o, h) => {
-        const mean = o.reduce((s, z) => s + z, 0) / N;
-        const variance = o.reduce((s, z) => s + (z - mean) ** 2, 0) / N;
-        const rh = slice(r[t], h);
-        const kh = slice(k[t], h);
-        const bonus = rh.reduce((s, z, i) => s + z * kh[i] * P('r_k').data[h * N + i], 0);
-        for (let j = 0; j < N; j++) {
-          const channel = h * N + j;
-          const normed =
-            ((o[j] - mean) / Math.sqrt(variance + N * c.normEps)) * P('g_norm.weight').data[channel] +
-            P('g_norm.bias').data[channel];
-          out.push((normed + bonus * v[t][channel]) * g[t][channel]);
-        }
-      });
-      return matvec(P('o_proj.weight'), out);
-    },
+    valueWidth: valuesKnown ? N : undefined,
+    values: valuesKnown ? (h) => columnsOf(stack(v), T, H * N, h * N, N) : undefined,
+    post: !valuesKnown
+      ? undefined
+      : (t, outs) => {
+          const out: number[] = [];
+          outs.forEach((o, h) => {
+            const mean = o.reduce((s, z) => s + z, 0) / N;
+            const variance = o.reduce((s, z) => s + (z - mean) ** 2, 0) / N;
+            const rh = slice(r[t], h);
+            const kh = slice(k[t], h);
+            const bonus = rh.reduce((s, z, i) => s + z * kh[i] * P('r_k').data[h * N + i], 0);
+            for (let j = 0; j < N; j++) {
+              const channel = h * N + j;
+              const normed =
+                ((o[j] - mean) / Math.sqrt(variance + N * c.normEps)) * P('g_norm.weight').data[channel] +
+                P('g_norm.bias').data[channel];
+              out.push((normed + bonus * v[t][channel]) * g[t][channel]);
+            }
+          });
+          return matvec(P('o_proj.weight'), out);
+        },
     logDecay,
     description:
       'per head: r_t · ∏ (Diag(e^w) − (κ̂ ⊙ a) κ̂ᵀ) k_s (generalized delta rule, token-shifted gates); ' +
-      'then GroupNorm per head, + (r·(ρ ⊙ k_t)) v_t, ⊙ g, W_o',
+      'then GroupNorm per head, + (r·(ρ ⊙ k_t)) v_t, ⊙ g, W_o' +
+      (c.valueResidual
+        ? valuesKnown
+          ? "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token"
+          : "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token, which this analysis " +
+            'is not given, so the matrices are exact but the output is not reconstructed'
+        : ''),
   };
 }
 
-export const RWKV7_BUILDERS = { rwkv7 };
+export const RWKV7_BUILDERS = { rwkv7: rwkv7Implicit };
