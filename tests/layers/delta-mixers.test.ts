@@ -46,6 +46,11 @@ function strongDecay(c: DeltaCoreConfig) {
   };
 }
 
+// Gated DeltaNet's A_log and dt_bias are one scalar per head whose gradients sum every token's and every
+// state entry's contribution, of both signs: when they cancel, f32 summation error relative to the small
+// total reaches 1e-4 (over 8 runs 1e-6 to 9e-6; one CI run 1.2e-4). A wrong gradient is off by O(1).
+const PER_HEAD_SCALARS = { A_log: 1e-3, dt_bias: 1e-3 };
+
 function suite(kind: string, options: MixerOptions, config: DeltaCoreConfig, badOptions: [MixerOptions, RegExp][]) {
   describeMixer({
     kind,
@@ -57,6 +62,7 @@ function suite(kind: string, options: MixerOptions, config: DeltaCoreConfig, bad
     strongDecay: strongDecay(config),
     badOptions,
     gradT: 17,
+    gradTolerance: config.gated ? PER_HEAD_SCALARS : undefined,
   });
 }
 

@@ -130,9 +130,10 @@ describe('RWKV-7 value residual across layers (3 layers, graph-compiled)', () =>
       const model = compileGraph(doc);
       const gpu = e.noGrad(() => model.logits(uploadParams(e, params), e.fromArray(ids, [B, T], 'i32')));
       await expectGpuClose(gpu, expected, 1e-4, `logits (seed ${s})`);
-      // The residual changes the function: the same parameters without it give other logits.
+      // The residual changes the function: the same parameters without it give other logits, by far
+      // more than the GPU tolerance above (over 300 seeds the smallest difference was 6e-3, median 3e-2).
       const without = referenceLogits({ ...options, value_residual: 'off' }, params, ids, B, T);
-      expect(relativeError(without.data, expected.data)).toBeGreaterThan(1e-2);
+      expect(relativeError(without.data, expected.data), `seed ${s}`).toBeGreaterThan(1e-3);
     });
 
     it(`${implementation}: every parameter's gradient equals central differences of the reference at T=21; layer 0's v_lora gets none`, async () => {

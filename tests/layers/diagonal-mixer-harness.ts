@@ -33,6 +33,8 @@ export interface MixerCase {
   badOptions: [MixerOptions, RegExp][];
   /** Sequence length of the gradient check (defaults to 37). */
   gradT?: number;
+  /** Per-parameter gradient tolerances where 1e-4 is too tight for f32 (each says why at its case). */
+  gradTolerance?: Record<string, number>;
 }
 
 const freshSeed = () => Math.floor(Math.random() * 1e9);
@@ -117,10 +119,15 @@ export function describeMixer(c: MixerCase): void {
         upstream,
       );
       for (const [k, name] of names.entries())
-        await expectGpuClose(gpuParams.get(name)!.grad!, grads[k], 1e-4, `d ${name}`);
-      await expectGpuClose(xt.grad!, grads[names.length], 1e-4, 'dx');
+        await expectGpuClose(
+          gpuParams.get(name)!.grad!,
+          grads[k],
+          c.gradTolerance?.[name] ?? 1e-4,
+          `d ${name} (seed ${s})`,
+        );
+      await expectGpuClose(xt.grad!, grads[names.length], 1e-4, `dx (seed ${s})`);
       for (const [j, key] of c.stateGradKeys.entries()) {
-        await expectGpuClose(st[key].grad!, grads[names.length + 1 + j], 1e-4, `d state ${key}`);
+        await expectGpuClose(st[key].grad!, grads[names.length + 1 + j], 1e-4, `d state ${key} (seed ${s})`);
       }
     });
 
