@@ -64,11 +64,22 @@ export async function makeRun(
   engine: Engine,
   runsDir: string,
   doc: GraphDoc,
-  options: { seqLen: number; data?: Record<string, unknown>; seed?: number; name?: string },
+  options: {
+    seqLen: number;
+    data?: Record<string, unknown>;
+    seed?: number;
+    name?: string;
+    /** Changes a parameter's values before they are saved (e.g. zero-initialized output projections). */
+    adjust?: (name: string, values: Float32Array) => void;
+  },
 ): Promise<Run> {
   const m = load(engine, doc, options.seed ?? 3);
   const saved = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, t] of m.params) saved.set(name, { shape: t.shape, data: Float32Array.from(await t.read()) });
+  for (const [name, t] of m.params) {
+    const data = Float32Array.from(await t.read());
+    options.adjust?.(name, data);
+    saved.set(name, { shape: t.shape, data });
+  }
   for (const t of m.params.values()) t.release();
   const run = new RunStore(runsDir).create(
     {

@@ -43,6 +43,21 @@ export interface ImplicitLayer {
   description: string;
 }
 
+/**
+ * The float64 twin of the compiler's per-evaluation MixerContext (gpu/nn/mixer.ts), for the layers of one
+ * analysed sequence built in evaluation order: a layer publishes per-token values [T, ·] that later layers
+ * of the same forward read, under the key its family owns (RWKV-7's value residual: 'rwkv7.v_first').
+ * Builders called without one treat each layer on its own.
+ */
+export interface ImplicitContext {
+  shared: Map<string, Float64Array>;
+}
+
+/** A fresh context for the layers of one analysed sequence. */
+export function implicitContext(): ImplicitContext {
+  return { shared: new Map() };
+}
+
 /** How a unit's key-space contributions evolve: `apply(t, vec)` maps vec ← G_tᵀ vec in place. */
 export interface KeySpaceUnit {
   K: number;

@@ -7,15 +7,18 @@
 // current token (after the norm, so it stays in the output path), ⊙ g and W_o.
 // Value residual (option value_residual 'on'): the values become ṽ_s = v_s + (v_first,s − v_s) ⊙ σ(v_lora),
 // with v_first,s the first value-residual layer's values at the same token s. The transitions and reads do
-// not involve v, so A_h (and the decays) are unchanged and exact; the values need v_first, which the
-// analyses' builder call does not carry: given `vFirst` [T, d] the layer is exact with values and output
-// path (the reconstruction holds), without it only the matrices are returned (no reconstruction) and the
-// description says why. For the first layer itself v_first is its own v (the mix is then the identity).
+// not involve v, so A_h (and the decays) are unchanged and exact; the values need v_first. The analyses
+// build a model's layers in evaluation order with an ImplicitContext (the float64 twin of the compiler's
+// MixerContext): the first value-residual layer publishes its own v there (computed from its captured
+// input by the same formula as the v the GPU published), every later one reads it, and each layer is then
+// exact with values and output path (the reconstruction holds). Called alone, `rwkv7Implicit` takes
+// `vFirst` [T, d] directly; without either a value-residual layer returns the matrices only (no
+// reconstruction) and the description says why.
 
 import type { MixerOptions } from '../../nn/mixer.js';
-import { LOG_DECAY_FLOOR, MIXES, rwkv7Config } from '../../nn/mixers/delta-rule/rwkv7.js';
+import { LOG_DECAY_FLOOR, MIXES, V_FIRST, rwkv7Config } from '../../nn/mixers/delta-rule/rwkv7.js';
 import { matvec, param, sigmoid, type RefParams } from '../../nn/mixers/linear-diagonal/ref-utils.js';
-import { columnsOf, keySpaceMatrix, rowOf, stack, type ImplicitLayer } from './core.js';
+import { columnsOf, keySpaceMatrix, rowOf, stack, type ImplicitContext, type ImplicitLayer } from './core.js';
 
 /** `vFirst` [T, d]: the first value-residual layer's values (used when value_residual is 'on'). */
 export function rwkv7Implicit(
@@ -26,7 +29,50 @@ export function rwkv7Implicit(
   T: number,
   vFirst?: Float64Array,
 ): ImplicitLayer {
+  return buildRwkv7(p, given, d, x, T, vFirst ? { vFirst } : 'unknown').layer;
+}
+
+/**
+ * The builder the analyses call, with the model's context: a value-residual layer with nothing published
+ * before it is the first (its own v is v_first, which it publishes); a later one mixes the published v in.
+ * Without a context the layer stands alone, as `rwkv7Implicit` without `vFirst`.
+ */
+export function rwkv7ImplicitInContext(
+  p: RefParams,
+  given: MixerOptions,
+  d: number,
+  x: Float64Array,
+  T: number,
+  context?: ImplicitContext,
+): ImplicitLayer {
+  if (!context || !rwkv7Config(d, given).valueResidual) return rwkv7Implicit(p, given, d, x, T);
+  const vFirst = context.shared.get(V_FIRST);
+  if (vFirst) return rwkv7Implicit(p, given, d, x, T, vFirst);
+  const { layer, values } = buildRwkv7(p, given, d, x, T, 'first');
+  context.shared.set(V_FIRST, values);
+  return layer;
+}
+
+/** Whether building this layer publishes v_first for later layers (the first value-residual layer). */
+export function rwkv7Publishes(given: MixerOptions, d: number, context: ImplicitContext): boolean {
+  return rwkv7Config(d, given).valueResidual === true && !context.shared.has(V_FIRST);
+}
+
+/**
+ * `role`: the first value-residual layer's values ({ vFirst }) for a later layer; 'first' when this layer is
+ * the first value-residual layer (v_first is its own v); 'unknown' when nothing says which (a value-residual
+ * layer then has no known values). Returns the values the layer uses, [T, d].
+ */
+function buildRwkv7(
+  p: RefParams,
+  given: MixerOptions,
+  d: number,
+  x: Float64Array,
+  T: number,
+  role: { vFirst: Float64Array } | 'first' | 'unknown',
+): { layer: ImplicitLayer; values: Float64Array } {
   const c = rwkv7Config(d, given);
+  const vFirst = typeof role === 'object' ? role.vFirst : undefined;
   if (vFirst && vFirst.length !== T * d)
     throw new RangeError(`implicit attention: rwkv7 vFirst has ${vFirst.length} values, expected [${T}, ${d}]`);
   const { heads: H, headDim: N } = c;
@@ -76,8 +122,9 @@ export function rwkv7Implicit(
     for (let h = 0; h < H; h++) logDecay[t * H + h] = logw[t].slice(h * N, (h + 1) * N).reduce((s, z) => s + z, 0) / N;
   const slice = (a: number[], h: number) => a.slice(h * N, (h + 1) * N);
   // Without v_first a value-residual layer's values are unknown here: matrices only.
-  const valuesKnown = !c.valueResidual || !!vFirst;
-  return {
+  const valuesKnown = !c.valueResidual || role !== 'unknown';
+  const values = stack(v);
+  const layer: ImplicitLayer = {
     kind: 'rwkv7',
     method: 'exact',
     unit: 'head',
@@ -105,7 +152,7 @@ export function rwkv7Implicit(
         (t) => t,
       ),
     valueWidth: valuesKnown ? N : undefined,
-    values: valuesKnown ? (h) => columnsOf(stack(v), T, H * N, h * N, N) : undefined,
+    values: valuesKnown ? (h) => columnsOf(values, T, H * N, h * N, N) : undefined,
     post: !valuesKnown
       ? undefined
       : (t, outs) => {
@@ -130,13 +177,17 @@ export function rwkv7Implicit(
     description:
       'per head: r_t · ∏ (Diag(e^w) − (κ̂ ⊙ a) κ̂ᵀ) k_s (generalized delta rule, token-shifted gates); ' +
       'then GroupNorm per head, + (r·(ρ ⊙ k_t)) v_t, ⊙ g, W_o' +
-      (c.valueResidual
-        ? valuesKnown
-          ? "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token"
-          : "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token, which this analysis " +
-            'is not given, so the matrices are exact but the output is not reconstructed'
-        : ''),
+      (!c.valueResidual
+        ? ''
+        : role === 'first'
+          ? '; value residual: the first value-residual layer, whose v (v_first) every later one mixes in'
+          : valuesKnown
+            ? "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token"
+            : "; value residual: v_s mixes in the first RWKV-7 layer's v at the same token, which this analysis " +
+              'is not given, so the matrices are exact but the output is not reconstructed'),
   };
+  return { layer, values };
 }
 
-export const RWKV7_BUILDERS = { rwkv7: rwkv7Implicit };
+export const RWKV7_BUILDERS = { rwkv7: rwkv7ImplicitInContext };
+export const RWKV7_PUBLISHERS = { rwkv7: rwkv7Publishes };

@@ -2,13 +2,20 @@
 // mixer layer's input is captured, and each layer's T×T matrices are built in float64 from it (exact for
 // linear families, Jacobian-based for nonlinear RNNs). For each layer the analysis keeps the chosen
 // heads' matrices and the mean |A| over heads, checks the exact ones against the layer's own GPU output
-// (the reconstruction error is written next to the matrix), and composes the layers by rollout. Written
-// to runs/<id>/analyses/implicit-attention.json.
+// (the reconstruction error is written next to the matrix), and composes the layers by rollout. Layers
+// are built in evaluation order, each seeing what earlier ones of the same forward published (RWKV-7's
+// value residual: the first layer's v), so cross-layer families reconstruct too. Written to
+// runs/<id>/analyses/implicit-attention.json.
 
 import type { Engine } from '../../../gpu/engine.js';
 import { cpuTensor, type CpuTensor } from '../../../gpu/cpu/tensor.js';
-import { summarizeLayer } from '../../../gpu/analysis/implicit/core.js';
-import { implicitKinds, implicitLayer, supportsImplicit } from '../../../gpu/analysis/implicit/index.js';
+import { implicitContext, summarizeLayer } from '../../../gpu/analysis/implicit/core.js';
+import {
+  implicitKinds,
+  implicitLayer,
+  implicitPublishes,
+  supportsImplicit,
+} from '../../../gpu/analysis/implicit/index.js';
 import { rollout } from '../../../gpu/analysis/implicit/rollout.js';
 import { mixerLayers } from '../../../gpu/generate/memory.js';
 import type { Tensor } from '../../../gpu/tensor.js';
@@ -93,7 +100,9 @@ export async function runImplicitAttention(
   const loaded = loadRun(engine, run, request.step);
   try {
     const T = request.length ?? Math.min(loaded.trainLength, 64);
-    const mixers = mixerLayers(loaded.model).filter((l) => !request.layers || request.layers.includes(l.name));
+    const all = mixerLayers(loaded.model); // in evaluation order
+    const wanted = (name: string) => !request.layers || request.layers.includes(name);
+    const mixers = all.filter((l) => wanted(l.name));
     if (request.layers)
       for (const name of request.layers)
         if (!mixers.some((l) => l.name === name))
@@ -139,8 +148,21 @@ export async function runImplicitAttention(
     const heads = request.heads ?? [0];
     const layers: ImplicitLayerResult[] = [];
     const mixing: Float64Array[] = [];
-    for (const layer of mixers) {
+    // Layers are built in evaluation order with one context, the float64 twin of the compiler's
+    // MixerContext: what a layer published in this forward (RWKV-7's first value-residual layer: its v,
+    // from its captured input) reaches the later layers, whose values mix it in. A layer left out of
+    // `layers` is still built when it publishes something a later wanted layer reads.
+    const context = implicitContext();
+    const lastWanted = all.findLastIndex((l) => wanted(l.name));
+    for (const layer of all.slice(0, lastWanted + 1)) {
       const node = mixerNode(loaded.model, layer.name);
+      if (!wanted(layer.name)) {
+        if (implicitPublishes(layer.kind, node, layer.width, context)) {
+          const x = Float64Array.from(await captured.get(layer.name)!.x);
+          implicitLayer(layer.kind, await mixerParams(loaded.params, layer.name), node, layer.width, x, context);
+        }
+        continue;
+      }
       if (!supportsImplicit(layer.kind)) {
         layers.push({
           name: layer.name,
@@ -153,7 +175,7 @@ export async function runImplicitAttention(
       const io = captured.get(layer.name)!;
       const params = await mixerParams(loaded.params, layer.name);
       // Building computes only the gates; the matrices (the cost) come later, so the check is here.
-      const built = implicitLayer(layer.kind, params, node, layer.width, Float64Array.from(await io.x));
+      const built = implicitLayer(layer.kind, params, node, layer.width, Float64Array.from(await io.x), context);
       const cost = costOf(built.count, L, layer.width, built.method === 'jacobian');
       if (cost > MAX_MULTIPLY_ADDS)
         throw new AnalysisError(
