@@ -542,6 +542,34 @@ export type DistillFamily = (typeof DISTILL_FAMILIES)[number];
 export const DISTILL_LOSS_TERMS = ['kl', 'ce', 'attention', 'hidden'] as const;
 export type DistillLossTerm = (typeof DISTILL_LOSS_TERMS)[number];
 
+/** A stage's edits: its loss weights (0 turns a term off; KL's temperature), freeze patterns, steps and lr. */
+export interface DistillStageEdit {
+  steps?: number;
+  lr?: number;
+  /** Per term, the weight (and KL's temperature) that replace the recipe's; terms not named keep theirs. */
+  losses?: Partial<Record<DistillLossTerm, { weight?: number; temperature?: number }>>;
+  /** Name patterns of the parameters that train (`*` within a dotted segment, `**` across), replacing the recipe's. */
+  train?: string[];
+}
+
+/** One row of the weight-transfer table (gpu/distill/transfer.ts's TransferRow), as the view sends it back. */
+export interface DistillTransferRow {
+  /** Teacher parameter (null for 'init': the student tensor keeps its family's initialization). */
+  teacher: string | null;
+  /** Student parameter (null for 'drop': the teacher tensor is not used). */
+  student: string | null;
+  transform: 'copy' | 'repeat_kv' | 'init' | 'drop';
+  /** Only rows [start, end) of the student tensor's first axis. */
+  rows?: [number, number];
+  /** repeat_kv: each head of `headDim` rows repeated `repeat` times. */
+  repeat?: number;
+  headDim?: number;
+  note: string;
+}
+
+/** Data to distill on other than the teacher's own: a bundled text or a file of the workspace's data/ folder. */
+export type DistillDataChoice = { kind: 'bundled-text'; id: string } | { kind: 'file'; name: string; field?: string };
+
 /** What the Distill view asks for: `statelab distill <teacher> --student <family> --hybrid <spec>`, in the workspace. */
 export interface DistillViewRequest {
   /** The teacher's run id in the workspace (its latest checkpoint is distilled). */
@@ -552,8 +580,15 @@ export interface DistillViewRequest {
   /** Total steps and peak learning rate of the default two-stage recipe. */
   steps?: number;
   lr?: number;
-  /** Per default stage (index-aligned), steps and learning rate that replace the recipe's. */
-  stages?: { steps?: number; lr?: number }[];
+  /** Per default stage (index-aligned), what replaces the recipe's values there (absent: the recipe's). */
+  stages?: DistillStageEdit[];
+  /**
+   * The weight-transfer table as the user edited it (rows skipped or given another teacher tensor); absent:
+   * the automatic table. The host checks it with the table's validator, which names the row that is wrong.
+   */
+  transfer?: DistillTransferRow[];
+  /** What to distill on; absent: the teacher's own data. Tokenized the teacher's way (its tokenizer). */
+  data?: DistillDataChoice;
   batch?: number;
   seqLen?: number;
   evalEvery?: number;
@@ -591,16 +626,16 @@ export interface DistillStageView {
 }
 
 /** One row of the weight-transfer table with both models' shapes (null: no tensor on that side). */
-export interface DistillTransferRowView {
-  teacher: string | null;
+export interface DistillTransferRowView extends DistillTransferRow {
   teacherShape: number[] | null;
-  student: string | null;
   studentShape: number[] | null;
-  transform: 'copy' | 'repeat_kv' | 'init' | 'drop';
-  /** Only rows [start, end) of the student tensor's first axis. */
-  rows?: [number, number];
-  repeat?: number;
-  note: string;
+  /**
+   * Teacher tensors that fit this row's student region under its transform ('init' rows: as a copy) — the
+   * sources the view offers; empty for 'drop' rows.
+   */
+  sources: string[];
+  /** Whether the row differs from the automatic table's. */
+  edited: boolean;
 }
 
 export interface DistillLayerView {
@@ -1003,7 +1038,96 @@ const DISTILL_REQUEST_FIELDS = [
   'evalBatches',
   'seed',
   'name',
+  'transfer',
+  'data',
 ];
+const TRANSFER_ROW_FIELDS = ['teacher', 'student', 'transform', 'rows', 'repeat', 'headDim', 'note'];
+
+function distillStageEdit(method: string, at: string, raw: unknown): DistillStageEdit {
+  const s = expectObject(method, at, raw);
+  const stage: DistillStageEdit = {};
+  for (const key of Object.keys(s))
+    if (!['steps', 'lr', 'losses', 'train'].includes(key))
+      throw new LabApiError('bad-arguments', `${method}: ${at}.${key} is not steps, lr, losses or train`);
+  if (s.steps !== undefined)
+    stage.steps = expectNumber(method, `${at}.steps`, s.steps, { integer: true, min: 1, max: 10_000_000 });
+  if (s.lr !== undefined) {
+    stage.lr = expectNumber(method, `${at}.lr`, s.lr, { min: 0, max: 10 });
+    if (stage.lr === 0) throw new LabApiError('bad-arguments', `${method}: ${at}.lr must be greater than 0`);
+  }
+  if (s.losses !== undefined) {
+    // Types here; ranges (weight ≥ 0, temperature > 0) are the stage checker's, which names the stage.
+    const losses = expectObject(method, `${at}.losses`, s.losses);
+    stage.losses = {};
+    for (const [term, value] of Object.entries(losses)) {
+      const name = `${at}.losses.${term}`;
+      if (!(DISTILL_LOSS_TERMS as readonly string[]).includes(term))
+        throw new LabApiError(
+          'bad-arguments',
+          `${method}: ${at}.losses.${term.slice(0, 40)} is not a loss term (use ${DISTILL_LOSS_TERMS.join(', ')})`,
+        );
+      const l = expectObject(method, name, value);
+      for (const key of Object.keys(l))
+        if (key !== 'weight' && (key !== 'temperature' || term !== 'kl'))
+          throw new LabApiError(
+            'bad-arguments',
+            `${method}: ${name}.${key} is not ${term === 'kl' ? 'weight or temperature' : 'weight'}`,
+          );
+      stage.losses[term as DistillLossTerm] = {
+        ...(l.weight !== undefined ? { weight: expectNumber(method, `${name}.weight`, l.weight) } : {}),
+        ...(l.temperature !== undefined
+          ? { temperature: expectNumber(method, `${name}.temperature`, l.temperature) }
+          : {}),
+      };
+    }
+  }
+  if (s.train !== undefined) {
+    if (!Array.isArray(s.train) || s.train.length > 256)
+      throw new LabApiError('bad-arguments', `${method}: ${at}.train must be a list of at most 256 name patterns`);
+    stage.train = s.train.map((p, j) => expectString(method, `${at}.train[${j}]`, p, 300));
+  }
+  return stage;
+}
+
+function distillTransferRow(method: string, at: string, raw: unknown): DistillTransferRow {
+  const r = expectObject(method, at, raw);
+  for (const key of Object.keys(r))
+    if (!TRANSFER_ROW_FIELDS.includes(key))
+      throw new LabApiError('bad-arguments', `${method}: ${at}.${key} is not a transfer row field`);
+  const tensor = (key: 'teacher' | 'student') =>
+    r[key] === null ? null : expectString(method, `${at}.${key}`, r[key], 300);
+  const row: DistillTransferRow = {
+    teacher: tensor('teacher'),
+    student: tensor('student'),
+    transform: expectEnum(method, `${at}.transform`, r.transform, ['copy', 'repeat_kv', 'init', 'drop'] as const),
+    note: r.note === undefined ? '' : expectString(method, `${at}.note`, r.note, 500),
+  };
+  const int = (key: string, v: unknown, min: number) =>
+    expectNumber(method, `${at}.${key}`, v, { integer: true, min, max: 1 << 30 });
+  if (r.rows !== undefined) {
+    if (!Array.isArray(r.rows) || r.rows.length !== 2)
+      throw new LabApiError('bad-arguments', `${method}: ${at}.rows must be [start, end]`);
+    row.rows = [int('rows[0]', r.rows[0], 0), int('rows[1]', r.rows[1], 0)];
+  }
+  if (r.repeat !== undefined) row.repeat = int('repeat', r.repeat, 1);
+  if (r.headDim !== undefined) row.headDim = int('headDim', r.headDim, 1);
+  return row;
+}
+
+function distillData(method: string, value: unknown): DistillDataChoice {
+  const d = expectObject(method, 'request.data', value);
+  const kind = expectEnum(method, 'request.data.kind', d.kind, ['bundled-text', 'file'] as const);
+  for (const key of Object.keys(d))
+    if (!['kind', kind === 'file' ? 'name' : 'id', ...(kind === 'file' ? ['field'] : [])].includes(key))
+      throw new LabApiError('bad-arguments', `${method}: request.data.${key} is not a field of ${kind} data`);
+  if (kind === 'bundled-text')
+    return { kind, id: pattern(method, 'request.data.id', d.id, TEXT_ID, 'a bundled text id') };
+  return {
+    kind,
+    name: pattern(method, 'request.data.name', d.name, DATA_FILE_NAME, 'a data file name (name.ext, no folders)'),
+    ...(d.field !== undefined ? { field: expectString(method, 'request.data.field', d.field, 200) } : {}),
+  };
+}
 
 function distillRequest(method: string, value: unknown): DistillViewRequest {
   const r = expectObject(method, 'request', value);
@@ -1027,17 +1151,14 @@ function distillRequest(method: string, value: unknown): DistillViewRequest {
   if (r.stages !== undefined) {
     if (!Array.isArray(r.stages) || r.stages.length > 16)
       throw new LabApiError('bad-arguments', `${method}: request.stages must be a list of at most 16 stages`);
-    out.stages = r.stages.map((raw, i) => {
-      const s = expectObject(method, `request.stages[${i}]`, raw);
-      const stage: { steps?: number; lr?: number } = {};
-      for (const key of Object.keys(s))
-        if (key !== 'steps' && key !== 'lr')
-          throw new LabApiError('bad-arguments', `${method}: request.stages[${i}].${key} is not steps or lr`);
-      if (s.steps !== undefined) stage.steps = int(`stages[${i}].steps`, s.steps, 1, 10_000_000);
-      if (s.lr !== undefined) stage.lr = rate(`stages[${i}].lr`, s.lr);
-      return stage;
-    });
+    out.stages = r.stages.map((raw, i) => distillStageEdit(method, `request.stages[${i}]`, raw));
   }
+  if (r.transfer !== undefined) {
+    if (!Array.isArray(r.transfer) || r.transfer.length > 20_000)
+      throw new LabApiError('bad-arguments', `${method}: request.transfer must be a list of at most 20000 rows`);
+    out.transfer = r.transfer.map((raw, i) => distillTransferRow(method, `request.transfer[${i}]`, raw));
+  }
+  if (r.data !== undefined) out.data = distillData(method, r.data);
   if (r.batch !== undefined) out.batch = int('batch', r.batch, 1, 65_536);
   if (r.seqLen !== undefined) out.seqLen = int('seqLen', r.seqLen, 2, 1 << 20);
   if (r.evalEvery !== undefined) out.evalEvery = int('evalEvery', r.evalEvery, 0, 10_000_000);

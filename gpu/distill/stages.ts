@@ -93,53 +93,54 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Checks stages from a config file; errors name `<where>.stages[i].<field>`. */
 export function parseStages(value: unknown, where: string): DistillStage[] {
   if (!Array.isArray(value) || value.length === 0) throw new DistillError(`${where}.stages must be a non-empty list`);
-  return value.map((raw, i) => {
-    const at = `${where}.stages[${i}]`;
-    if (!isRecord(raw)) throw new DistillError(`${at} must be an object`);
-    const number = (field: string, ok: (n: number) => boolean, what: string, fallback?: number): number => {
-      const v = raw[field] ?? fallback;
-      if (typeof v !== 'number' || !ok(v))
-        throw new DistillError(`${at}.${field} must be ${what} (got ${JSON.stringify(v)})`);
-      return v;
-    };
-    const name = raw.name ?? `stage-${i + 1}`;
-    if (typeof name !== 'string' || !name) throw new DistillError(`${at}.name must be a non-empty string`);
-    if (!isRecord(raw.losses))
-      throw new DistillError(`${at}.losses must be an object with kl, ce, attention or hidden`);
-    const losses: StageLosses = {};
-    for (const [term, spec] of Object.entries(raw.losses)) {
-      if (!(LOSS_TERMS as readonly string[]).includes(term))
-        throw new DistillError(`${at}.losses.${term} is not a loss term (use ${LOSS_TERMS.join(', ')})`);
-      if (!isRecord(spec) || typeof spec.weight !== 'number' || !(spec.weight >= 0))
-        throw new DistillError(`${at}.losses.${term}.weight must be a number ≥ 0`);
-      if (term === 'kl') {
-        const t = spec.temperature ?? 1;
-        if (typeof t !== 'number' || !(t > 0)) throw new DistillError(`${at}.losses.kl.temperature must be > 0`);
-        losses.kl = { weight: spec.weight, temperature: t };
-      } else losses[term as Exclude<LossTerm, 'kl'>] = { weight: spec.weight };
-    }
-    if (activeTerms(losses).length === 0) throw new DistillError(`${at}.losses: no term has a weight > 0`);
-    const train = raw.train ?? ['**'];
-    if (!Array.isArray(train) || train.length === 0 || !train.every((p) => typeof p === 'string' && p))
-      throw new DistillError(`${at}.train must be a non-empty list of name patterns`);
-    const schedule = raw.schedule ?? 'cosine';
-    if (schedule !== 'cosine' && schedule !== 'constant')
-      throw new DistillError(`${at}.schedule must be "cosine" or "constant"`);
-    const steps = number('steps', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1');
-    const stage: DistillStage = {
-      name,
-      losses,
-      train: train as string[],
-      lr: number('lr', (n) => n > 0, 'a number > 0'),
-      steps,
-      schedule,
-    };
-    if (raw.warmupSteps !== undefined)
-      stage.warmupSteps = number('warmupSteps', (n) => Number.isInteger(n) && n >= 0 && n <= steps, `0…${steps}`);
-    if (raw.weightDecay !== undefined) stage.weightDecay = number('weightDecay', (n) => n >= 0, 'a number ≥ 0');
-    if (raw.clipNorm !== undefined) stage.clipNorm = number('clipNorm', (n) => n >= 0, 'a number ≥ 0');
-    return stage;
-  });
+  return value.map((raw, i) => parseStage(raw, `${where}.stages[${i}]`, `stage-${i + 1}`));
+}
+
+/** Checks one stage (a config file's, or one the app edited); errors name `<at>.<field>`. */
+export function parseStage(raw: unknown, at: string, defaultName: string): DistillStage {
+  if (!isRecord(raw)) throw new DistillError(`${at} must be an object`);
+  const number = (field: string, ok: (n: number) => boolean, what: string, fallback?: number): number => {
+    const v = raw[field] ?? fallback;
+    if (typeof v !== 'number' || !ok(v))
+      throw new DistillError(`${at}.${field} must be ${what} (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const name = raw.name ?? defaultName;
+  if (typeof name !== 'string' || !name) throw new DistillError(`${at}.name must be a non-empty string`);
+  if (!isRecord(raw.losses)) throw new DistillError(`${at}.losses must be an object with kl, ce, attention or hidden`);
+  const losses: StageLosses = {};
+  for (const [term, spec] of Object.entries(raw.losses)) {
+    if (!(LOSS_TERMS as readonly string[]).includes(term))
+      throw new DistillError(`${at}.losses.${term} is not a loss term (use ${LOSS_TERMS.join(', ')})`);
+    if (!isRecord(spec) || typeof spec.weight !== 'number' || !(spec.weight >= 0))
+      throw new DistillError(`${at}.losses.${term}.weight must be a number ≥ 0`);
+    if (term === 'kl') {
+      const t = spec.temperature ?? 1;
+      if (typeof t !== 'number' || !(t > 0)) throw new DistillError(`${at}.losses.kl.temperature must be > 0`);
+      losses.kl = { weight: spec.weight, temperature: t };
+    } else losses[term as Exclude<LossTerm, 'kl'>] = { weight: spec.weight };
+  }
+  if (activeTerms(losses).length === 0) throw new DistillError(`${at}.losses: no term has a weight > 0`);
+  const train = raw.train ?? ['**'];
+  if (!Array.isArray(train) || train.length === 0 || !train.every((p) => typeof p === 'string' && p))
+    throw new DistillError(`${at}.train must be a non-empty list of name patterns`);
+  const schedule = raw.schedule ?? 'cosine';
+  if (schedule !== 'cosine' && schedule !== 'constant')
+    throw new DistillError(`${at}.schedule must be "cosine" or "constant"`);
+  const steps = number('steps', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1');
+  const stage: DistillStage = {
+    name,
+    losses,
+    train: train as string[],
+    lr: number('lr', (n) => n > 0, 'a number > 0'),
+    steps,
+    schedule,
+  };
+  if (raw.warmupSteps !== undefined)
+    stage.warmupSteps = number('warmupSteps', (n) => Number.isInteger(n) && n >= 0 && n <= steps, `0…${steps}`);
+  if (raw.weightDecay !== undefined) stage.weightDecay = number('weightDecay', (n) => n >= 0, 'a number ≥ 0');
+  if (raw.clipNorm !== undefined) stage.clipNorm = number('clipNorm', (n) => n >= 0, 'a number ≥ 0');
+  return stage;
 }
 
 /**

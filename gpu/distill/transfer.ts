@@ -291,6 +291,25 @@ export function transferProblems(table: TransferTable, teacher: Shapes, student:
   return problems;
 }
 
+/**
+ * The teacher parameters that could feed a row's student region under its transform — an 'init' row's as a
+ * plain copy — the choices a view offers when the user re-sources a row (empty for 'drop' rows). Every one
+ * passes transferProblems' shape check for that row.
+ */
+export function compatibleSources(row: TransferRow, teacher: Shapes, student: Shapes): string[] {
+  const sShape = row.student !== null ? student.get(row.student) : undefined;
+  if (!sShape || row.transform === 'drop') return [];
+  const transform = row.transform === 'init' ? 'copy' : row.transform;
+  const candidate: TransferRow = { ...row, transform };
+  const target = regionShape(row, sShape).join();
+  const fits: string[] = [];
+  for (const [name, tShape] of teacher) {
+    if (transform === 'repeat_kv' && !(Number.isInteger(row.headDim) && tShape[0] % row.headDim! === 0)) continue;
+    if (transformedShape(candidate, tShape).join() === target) fits.push(name);
+  }
+  return fits;
+}
+
 /** Throws a TransferError naming every bad row (both names and both shapes) before anything trains. */
 export function validateTransfer(table: TransferTable, teacher: Shapes, student: Shapes): void {
   const problems = transferProblems(table, teacher, student);

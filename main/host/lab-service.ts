@@ -89,7 +89,7 @@ export function createLabService(options: LabServiceOptions): LabApi {
   const sweeps = new AppSweeps(current, options.mode !== 'electron'); // Sweep view (issue 14)
   const promptSets = new PromptSets(current); // Playground view (issue 13)
   const inspect = new AppInspect(current, options.mode !== 'electron'); // Inspect view (issue 8)
-  const distill = new AppDistill(current, options.mode !== 'electron'); // Distill view (issue 9)
+  const distill = new AppDistill(current, options.mode !== 'electron', textDir); // Distill view (issue 9)
 
   return {
     appInfo: async () => structuredClone(info),

@@ -4,7 +4,7 @@
 // finishes (per-term and per-layer losses, teacher vs student perplexity), a distill run read back, one run
 // at a time, and stop.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,13 @@ import { STUDENT_FAMILIES } from '../../main/host/distill/index.js';
 import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { RunStore, type Run } from '../../main/host/runs/run-store.js';
 import { templatePath } from '../../main/host/templates.js';
-import { createLabClient, type DistillProgress, type DistillViewRequest } from '../../shared/lab-api.js';
+import {
+  createLabClient,
+  type DistillPreview,
+  type DistillProgress,
+  type DistillTransferRow,
+  type DistillViewRequest,
+} from '../../shared/lab-api.js';
 
 const TEXT = join(SOURCE_ASSETS_DIR, 'text', 'lighthouse.txt');
 const workspaceDir = mkdtempSync(join(tmpdir(), 'statelab-app-distill-'));
@@ -120,7 +126,7 @@ describe('Distill view host calls', () => {
       ['attention-transfer', 3, 1e-2, ['layers_1_attn.**']],
       ['end-to-end', 2, 5e-4, ['**']],
     ]);
-    expect(preview.data).toBe('text lighthouse.txt (byte)');
+    expect(preview.data).toBe("text lighthouse.txt (byte) (the teacher's own data)");
     expect(preview.settings).toMatchObject({ batch: 2, seqLen: 16, evalEvery: 2, evalBatches: 1 });
   });
 
@@ -138,7 +144,10 @@ describe('Distill view host calls', () => {
     await refused({ ...tiny(), lr: 0 }, /request\.lr must be greater than 0/);
     await refused({ ...tiny(), stages: [{}, {}, { steps: 1 }] }, /request\.stages has 3 entries; the recipe has 2/);
     await refused({ ...tiny(), stages: [{ steps: 1.5 }] }, /request\.stages\[0\]\.steps must be an integer/);
-    await refused({ ...tiny(), stages: [{ warmup: 1 }] }, /request\.stages\[0\]\.warmup is not steps or lr/);
+    await refused(
+      { ...tiny(), stages: [{ warmup: 1 }] },
+      /request\.stages\[0\]\.warmup is not steps, lr, losses or train/,
+    );
     await refused({ ...tiny(), runsDir: '/tmp' }, /request\.runsDir is not a distill request field/);
     await refused({ ...tiny(), teacher: '../x' }, /request\.teacher must be a run id/);
     await refused({ ...tiny(), teacher: 'no-such-run' }, /no run "no-such-run"/, 'not-found');
@@ -214,6 +223,228 @@ describe('Distill view host calls', () => {
     expect(stopped.rows.every((r) => r.stage_index === 0)).toBe(true);
     expect((await client.readDistill(stopped.run!)).status).toBe('stopped');
     expect(await client.stopDistill()).toBeNull();
+  }, 300_000);
+});
+
+/** The preview's rows as the view sends them back (without shapes, sources and marks). */
+const tableOf = (preview: DistillPreview): DistillTransferRow[] =>
+  preview.transfer.map(({ teacher, student, transform, rows, repeat, headDim, note }) => ({
+    teacher,
+    student,
+    transform,
+    ...(rows ? { rows } : {}),
+    ...(repeat !== undefined ? { repeat } : {}),
+    ...(headDim !== undefined ? { headDim } : {}),
+    note,
+  }));
+
+/** The automatic table with one row skipped (init) and one re-sourced from another teacher tensor. */
+function editTable(rows: DistillTransferRow[], skip: string, resource: string, source: string): DistillTransferRow[] {
+  const at = (student: string) => {
+    const i = rows.findIndex((r) => r.student === student);
+    expect(i, student).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+  const edited = rows.map((r) => ({ ...r }));
+  edited[at(skip)] = { teacher: null, student: skip, transform: 'init', note: 'skipped in the view' };
+  edited[at(resource)] = { ...edited[at(resource)], teacher: source, note: `from ${source}` };
+  return edited;
+}
+
+describe('Distill view edits: the transfer table, the stages, the data', () => {
+  const SKIP = 'layers.0.mlp.up_proj.weight';
+  const RESOURCE = 'layers.1.mlp.up_proj.weight';
+  const SOURCE = 'layers.0.mlp.gate_proj.weight';
+
+  it('offers, per row, the teacher tensors of a fitting shape; an edited table comes back in the preview', async () => {
+    const auto = await client.previewDistill(tiny());
+    expect(auto.transfer.every((r) => !r.edited)).toBe(true);
+    const row = auto.transfer.find((r) => r.student === RESOURCE)!;
+    // [64, 16]: the gate and up projections of both layers fit; down ([16, 64]) and q ([16, 16]) do not.
+    expect(row.sources).toEqual([
+      'layers.0.mlp.gate_proj.weight',
+      'layers.0.mlp.up_proj.weight',
+      'layers.1.mlp.gate_proj.weight',
+      'layers.1.mlp.up_proj.weight',
+    ]);
+    expect(auto.transfer.filter((r) => r.transform === 'drop').every((r) => r.sources.length === 0)).toBe(true);
+    const g = auto.transfer.find((r) => r.student === 'layers.0.attn.g_proj.weight')!;
+    expect(g.transform).toBe('init');
+    expect(g.sources).toContain('layers.0.attn.q_proj.weight'); // an init row can take a [16, 16] tensor as a copy
+
+    const table = editTable(tableOf(auto), SKIP, RESOURCE, SOURCE);
+    const edited = await client.previewDistill(tiny({ transfer: table }));
+    expect(tableOf(edited)).toEqual(table);
+    expect(edited.transfer.filter((r) => r.edited).map((r) => [r.teacher, r.transform, r.student])).toEqual([
+      [null, 'init', SKIP],
+      [SOURCE, 'copy', RESOURCE],
+    ]);
+    // The skipped row can take its tensor back: the sources of a row skipped are those of a copy.
+    expect(edited.transfer.find((r) => r.student === SKIP)!.sources).toContain('layers.0.mlp.up_proj.weight');
+  });
+
+  it('refuses a bad table edit with the validator’s message naming the row, or a malformed row naming the field', async () => {
+    const rows = tableOf(await client.previewDistill(tiny()));
+    const i = rows.findIndex((r) => r.student === SKIP);
+    const refused = async (transfer: unknown, message: RegExp) => {
+      const reply = await callLab(host, 'previewDistill', [{ ...tiny(), transfer }]);
+      expect(reply, JSON.stringify(transfer).slice(0, 200)).toMatchObject({
+        error: { code: 'bad-arguments', message },
+      });
+    };
+    const withRow = (row: Record<string, unknown>) => rows.map((r, j) => (j === i ? { ...r, ...row } : r));
+    /** A message that holds `text` as written. */
+    const holds = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const down = 'layers.0.mlp.down_proj.weight';
+    await refused(
+      withRow({ teacher: down }),
+      holds(
+        `previewDistill: request.transfer: the transfer table is refused (1 problem):\n` +
+          `  - row ${i} (${down} → ${SKIP}, copy): shapes differ — teacher "${down}" [16, 64], student "${SKIP}" [64, 16]`,
+      ),
+    );
+    await refused(
+      withRow({ teacher: 'layers.9.mlp.up_proj.weight' }),
+      holds(
+        `row ${i} (layers.9.mlp.up_proj.weight → ${SKIP}, copy): unknown teacher parameter "layers.9.mlp.up_proj.weight"`,
+      ),
+    );
+    await refused(
+      withRow({ transform: 'init' }),
+      holds(`row ${i} (layers.0.mlp.up_proj.weight → ${SKIP}, init): takes no teacher parameter`),
+    );
+    await refused(
+      withRow({ student: 'layers.0.mlp.gate_proj.weight' }),
+      /row \d+ \(layers\.0\.mlp\.up_proj\.weight → layers\.0\.mlp\.gate_proj\.weight, copy\): writes the same values of "layers\.0\.mlp\.gate_proj\.weight" as row \d+/,
+    );
+    await refused(
+      withRow({ transform: 'move' }),
+      holds(`request.transfer[${i}].transform must be one of copy, repeat_kv, init, drop`),
+    );
+    await refused(withRow({ source: 'x' }), holds(`request.transfer[${i}].source is not a transfer row field`));
+    await refused(withRow({ rows: [3] }), holds(`request.transfer[${i}].rows must be [start, end]`));
+    await refused('auto', /request\.transfer must be a list of at most 20000 rows/);
+  });
+
+  it('edited loss weights, KL temperature and freeze patterns reach the plan', async () => {
+    const preview = await client.previewDistill(
+      tiny({
+        stages: [
+          { losses: { attention: { weight: 2 }, hidden: { weight: 0.5 } }, train: ['layers.0.attn.**'] },
+          { losses: { kl: { weight: 3, temperature: 2 }, ce: { weight: 0 } }, train: ['layers.*.attn.**', 'norm.*'] },
+        ],
+      }),
+    );
+    expect(preview.stages.map((s) => [s.name, s.losses, s.train, s.steps, s.lr])).toEqual([
+      ['attention-transfer', { attention: { weight: 2 }, hidden: { weight: 0.5 } }, ['layers.0.attn.**'], 2, 1e-2],
+      [
+        'end-to-end',
+        { kl: { weight: 3, temperature: 2 }, ce: { weight: 0 } },
+        ['layers.*.attn.**', 'norm.*'],
+        2,
+        1e-2 / 3,
+      ],
+    ]);
+  });
+
+  it('refuses bad stage edits naming the stage and the field', async () => {
+    const refused = async (stages: unknown, message: RegExp) => {
+      const reply = await callLab(host, 'previewDistill', [{ ...tiny(), stages }]);
+      expect(reply, JSON.stringify(stages)).toMatchObject({ error: { code: 'bad-arguments', message } });
+    };
+    await refused(
+      [{ losses: { attention: { weight: -1 } } }],
+      /previewDistill: stage 1 "attention-transfer": request\.stages\[0\]\.losses\.attention\.weight must be a number ≥ 0/,
+    );
+    await refused(
+      [{}, { losses: { kl: { temperature: 0 } } }],
+      /stage 2 "end-to-end": request\.stages\[1\]\.losses\.kl\.temperature must be > 0/,
+    );
+    await refused(
+      [{}, { losses: { kl: { weight: 0 }, ce: { weight: 0 } } }],
+      /stage 2 "end-to-end": request\.stages\[1\]\.losses: no term has a weight > 0/,
+    );
+    await refused(
+      [{}, { train: [] }],
+      /stage 2 "end-to-end": request\.stages\[1\]\.train must be a non-empty list of name patterns/,
+    );
+    await refused(
+      [{ train: [''] }],
+      /stage 1 "attention-transfer": request\.stages\[0\]\.train must be a non-empty list/,
+    );
+    await refused(
+      [{ train: ['decoder.**'] }],
+      /previewDistill: stage 1 "attention-transfer": train patterns \["decoder\.\*\*"\] match no student parameter/,
+    );
+    await refused(
+      [{ train: ['embeddings.weight'] }],
+      /stage 1 "attention-transfer": attention transfer trains only the converted mixers .* but train matches none/,
+    );
+    await refused([{ losses: { mse: { weight: 1 } } }], /request\.stages\[0\]\.losses\.mse is not a loss term/);
+    await refused(
+      [{ losses: { ce: { weight: 1, temperature: 2 } } }],
+      /request\.stages\[0\]\.losses\.ce\.temperature is not weight/,
+    );
+    await refused(
+      [{ losses: { kl: { weight: '1' } } }],
+      /request\.stages\[0\]\.losses\.kl\.weight must be a finite number/,
+    );
+    await refused([{ train: 'layers.**' }], /request\.stages\[0\]\.train must be a list of at most 256 name patterns/);
+  });
+
+  it('distills on a data file of the workspace; refuses data that is not there', async () => {
+    mkdirSync(join(workspaceDir, 'data'), { recursive: true });
+    writeFileSync(join(workspaceDir, 'data', 'corpus.txt'), 'the keeper lit the lamp at dusk. '.repeat(200));
+    const preview = await client.previewDistill(tiny({ data: { kind: 'file', name: 'corpus.txt' } }));
+    expect(preview.data).toBe('text corpus.txt (byte)');
+    expect((await client.previewDistill(tiny())).data).toBe("text lighthouse.txt (byte) (the teacher's own data)");
+    expect((await client.previewDistill(tiny({ data: { kind: 'bundled-text', id: 'lighthouse' } }))).data).toBe(
+      'text lighthouse.txt (byte)',
+    );
+    expect(
+      await callLab(host, 'previewDistill', [{ ...tiny(), data: { kind: 'file', name: 'missing.txt' } }]),
+    ).toMatchObject({
+      error: { code: 'not-found', message: /previewDistill: request\.data: no data file "missing\.txt"/ },
+    });
+    expect(
+      await callLab(host, 'previewDistill', [{ ...tiny(), data: { kind: 'file', name: '../x.txt' } }]),
+    ).toMatchObject({
+      error: { code: 'bad-arguments', message: /request\.data\.name must be a data file name/ },
+    });
+  });
+
+  it('a GPU run starts from the edited table: the skipped tensor is the fresh init, the re-sourced one the chosen teacher tensor', async () => {
+    const auto = await client.previewDistill(tiny());
+    const transfer = editTable(tableOf(auto), SKIP, RESOURCE, SOURCE);
+    // Stage 2 trains only the mixers, so the MLP weights end the run as they started it.
+    const request = tiny({
+      name: 'edited student',
+      transfer,
+      stages: [{}, { train: ['layers.*.attn.**'] }],
+      data: { kind: 'file', name: 'corpus.txt' },
+    });
+    await client.startDistill(request);
+    const done = await until((p) => !['starting', 'running', 'stopping'].includes(p.state));
+    expect(done.state, done.message).toBe('completed');
+    const run = new RunStore(runsDir).open(done.run!);
+    expect(JSON.parse(readFileSync(join(run.dir, 'transfer.json'), 'utf8')).rows).toEqual(transfer);
+    expect((run.info().data as { path: string }).path).toBe(join(workspaceDir, 'data', 'corpus.txt'));
+    const final = run.loadCheckpoint().params;
+    const teacherParams = teacher.loadCheckpoint(0).params;
+    const studentSpec = compileGraph(run.graph()).specs.find((s) => s.name === SKIP)!;
+    const fresh = Float32Array.from(initialValues(studentSpec, auto.settings.seed).data);
+    expect(Array.from(final.get(SKIP)!.data)).toEqual(Array.from(fresh));
+    expect(Array.from(final.get(SKIP)!.data)).not.toEqual(
+      Array.from(teacherParams.get('layers.0.mlp.up_proj.weight')!.data),
+    );
+    expect(Array.from(final.get(RESOURCE)!.data)).toEqual(Array.from(teacherParams.get(SOURCE)!.data));
+    // An unedited frozen row still holds its own teacher tensor; a trained mixer moved away from its copy.
+    expect(Array.from(final.get('layers.1.mlp.gate_proj.weight')!.data)).toEqual(
+      Array.from(teacherParams.get('layers.1.mlp.gate_proj.weight')!.data),
+    );
+    expect(Array.from(final.get('layers.1.attn.q_proj.weight')!.data)).not.toEqual(
+      Array.from(teacherParams.get('layers.1.attn.q_proj.weight')!.data),
+    );
   }, 300_000);
 });
 

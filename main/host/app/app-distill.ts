@@ -5,34 +5,45 @@
 // finished run read back. Like sweeps and analyses, distilling needs dawn.node, which the desktop app's
 // main process cannot load: there the view still previews, and names the CLI command to run.
 
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { compileGraph } from '../../../gpu/graph/compile.js';
 import { mixerInstances } from '../../../gpu/distill/student.js';
 import {
   DISTILL_FAMILIES,
   LabApiError,
   type DistillChoices,
+  type DistillDataChoice,
   type DistillMetricRow,
   type DistillPreview,
   type DistillProgress,
   type DistillRunView,
+  type DistillStageEdit,
   type DistillStageView,
   type DistillViewRequest,
 } from '../../../shared/lab-api.js';
+import type { DataSpec } from '../data-source.js';
 import {
+  checkStages,
+  compatibleSources,
   parseHybrid,
+  parseStage,
   planDistill,
   readDistill,
   startDistill,
   STUDENT_FAMILIES,
+  shapesOf,
   summarizePlan,
+  TransferError,
+  transferProblems,
   type DistillHandle,
   type DistillMetricsRow,
   type DistillPlan,
   type DistillRequest,
   type DistillStage,
+  type TransferTable,
 } from '../distill/index.js';
 import { RunStore, type Run } from '../runs/run-store.js';
+import { resolveDataSpec } from './app-data.js';
 import { openRun } from './app-runs.js';
 import { isInside } from './confine.js';
 import type { Workspace } from './workspace.js';
@@ -73,10 +84,18 @@ export function viewRow(row: DistillMetricsRow): DistillMetricRow {
   return out;
 }
 
-function describeData(data: DistillPlan['data']): string {
-  if (data.kind === 'task') return `task ${data.task}`;
+function describeData(data: DistillPlan['data'], own: boolean): string {
+  const whose = own ? " (the teacher's own data)" : '';
+  if (data.kind === 'task') return `task ${data.task}${whose}`;
   const tokenizer = /tokenizer\.json$/.test(data.tokenizer) ? "the teacher's tokenizer" : data.tokenizer;
-  return `text ${data.path.split(/[\\/]/).pop()} (${tokenizer})`;
+  return `text ${basename(data.path)} (${tokenizer})${whose}`;
+}
+
+/** A request checked into a plan, with the service request that runs it and the automatic table. */
+interface Planned {
+  plan: DistillPlan;
+  request: DistillRequest;
+  automatic: TransferTable;
 }
 
 /** The attention mixer instances of a run's graph (0 when it has none, or does not compile). */
@@ -98,9 +117,11 @@ export class AppDistill {
   private last: { progress: DistillProgress; rows: DistillMetricRow[] } | null = null;
 
   /** `canRun`: whether this process can open dawn.node (browser mode and tests; not Electron's main). */
+  /** `textDir`: the bundled texts, which the view may pick as the data to distill on. */
   constructor(
     private readonly workspace: (method: string) => Workspace,
     private readonly canRun = true,
+    private readonly textDir: string | null = null,
   ) {}
 
   choices(): DistillChoices {
@@ -134,10 +155,16 @@ export class AppDistill {
   }
 
   preview(request: DistillViewRequest): DistillPreview {
-    const plan = this.plan('previewDistill', request);
+    const { plan, automatic } = this.plan('previewDistill', request);
     const summary = summarizePlan(plan);
     const shape = (side: Record<string, number[]>, name: string | null) =>
       name === null ? null : (side[name] ?? null);
+    const teacherShapes = shapesOf(plan.teacherModel.specs);
+    const studentShapes = shapesOf(plan.studentModel.specs);
+    const edited = (row: TransferTable['rows'][number], i: number) => {
+      const auto = automatic.rows[i];
+      return !auto || auto.teacher !== row.teacher || auto.student !== row.student || auto.transform !== row.transform;
+    };
     return {
       teacher: {
         run: summary.teacher.run,
@@ -147,18 +174,21 @@ export class AppDistill {
       },
       student: { label: summary.student.label, params: summary.student.params, stateBytes: summary.student.stateBytes },
       layers: summary.layers.map((l) => ({ ...l })),
-      transfer: summary.table.rows.map((row) => ({
+      transfer: summary.table.rows.map((row, i) => ({
         teacher: row.teacher,
         teacherShape: shape(summary.shapes.teacher, row.teacher),
         student: row.student,
         studentShape: shape(summary.shapes.student, row.student),
         transform: row.transform,
-        ...(row.rows ? { rows: row.rows } : {}),
+        ...(row.rows ? { rows: [...row.rows] as [number, number] } : {}),
         ...(row.repeat !== undefined ? { repeat: row.repeat } : {}),
+        ...(row.headDim !== undefined ? { headDim: row.headDim } : {}),
         note: row.note,
+        sources: compatibleSources(row, teacherShapes, studentShapes),
+        edited: edited(row, i),
       })),
       stages: structuredClone(summary.stages),
-      data: describeData(summary.data),
+      data: describeData(summary.data, request.data === undefined),
       settings: {
         batch: summary.settings.batch,
         seqLen: summary.settings.seqLen,
@@ -179,7 +209,7 @@ export class AppDistill {
     }
     const runsDir = this.workspace('startDistill').runsDir;
     // Planned here, synchronously, so a bad request is refused before anything starts.
-    const plan = this.plan('startDistill', request);
+    const { plan, request: checked } = this.plan('startDistill', request);
     if (!this.canRun) {
       const hybrid = request.hybrid === 'none' ? '' : ` --hybrid ${request.hybrid}`;
       throw new LabApiError(
@@ -204,7 +234,7 @@ export class AppDistill {
     };
     const rows: DistillMetricRow[] = [];
     const log = (line: string) => (progress.log = [...progress.log, line].slice(-LOG_LINES));
-    const handle = startDistill(this.request(request, runsDir, plan.stages), {
+    const handle = startDistill(checked, {
       onRun: (run) => {
         progress.run = run.id;
         if (progress.state === 'starting') progress.state = 'running';
@@ -289,8 +319,8 @@ export class AppDistill {
     };
   }
 
-  /** The service's request: the teacher by its folder, the recipe with the page's per-stage overrides. */
-  private request(r: DistillViewRequest, runsDir: string, stages?: DistillStage[]): DistillRequest {
+  /** The service's request: the teacher by its folder, the recipe's settings, the data the view chose. */
+  private request(r: DistillViewRequest, runsDir: string, data: DataSpec | undefined): DistillRequest {
     const teacher = openRun(runsDir, r.teacher);
     return {
       teacher: { run: teacher.dir },
@@ -304,12 +334,63 @@ export class AppDistill {
       ...(r.evalEvery !== undefined ? { evalEvery: r.evalEvery } : {}),
       ...(r.evalBatches !== undefined ? { evalBatches: r.evalBatches } : {}),
       ...(r.seed !== undefined ? { seed: r.seed } : {}),
-      ...(stages ? { stages } : {}),
+      ...(data ? { data } : {}),
     };
   }
 
-  /** Checks a request into a plan; every refusal is a `bad-arguments` error naming the method (and field). */
-  private plan(method: string, r: DistillViewRequest): DistillPlan {
+  /** A bundled text or a data/ file as the service's text spec; the tokenizer is left to the teacher's. */
+  private data(method: string, choice: DistillDataChoice): DataSpec {
+    const root = this.workspace(method).root;
+    if (choice.kind === 'bundled-text' && !this.textDir)
+      throw new LabApiError('unsupported', `${method}: request.data: this host has no bundled texts`);
+    try {
+      const spec =
+        choice.kind === 'bundled-text'
+          ? { kind: choice.kind, id: choice.id, validationFraction: 0.1 }
+          : { kind: choice.kind, name: choice.name, tokenizer: 'byte', validationFraction: 0.1 };
+      const { path, format } = resolveDataSpec(spec, this.textDir ?? '', root);
+      // An empty tokenizer is filled in with the teacher's (teacherData): its vocabulary is fixed.
+      return {
+        kind: 'text',
+        path,
+        format,
+        tokenizer: '',
+        ...(choice.kind === 'file' && choice.field ? { field: choice.field } : {}),
+      };
+    } catch (error) {
+      if (error instanceof LabApiError) throw new LabApiError(error.code, `${method}: request.data: ${error.message}`);
+      throw new LabApiError('bad-arguments', `${method}: request.data: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A recipe stage with the view's edits: a named loss term's weight (and KL's temperature) replaced, a term
+   * not in the recipe added, the freeze patterns, steps and lr replaced; checked as a distill.json stage is.
+   */
+  private editedStage(method: string, stage: DistillStage, edit: DistillStageEdit, i: number): DistillStage {
+    if (Object.keys(edit).length === 0) return stage;
+    const losses = structuredClone(stage.losses) as Record<string, { weight?: number; temperature?: number }>;
+    for (const [term, l] of Object.entries(edit.losses ?? {}))
+      losses[term] = { ...(losses[term] ?? { weight: 0 }), ...l };
+    const raw = {
+      ...stage,
+      losses,
+      train: edit.train ?? stage.train,
+      steps: edit.steps ?? stage.steps,
+      lr: edit.lr ?? stage.lr,
+    };
+    try {
+      return parseStage(raw, `request.stages[${i}]`, stage.name);
+    } catch (error) {
+      throw new LabApiError('bad-arguments', `${method}: stage ${i + 1} "${stage.name}": ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Checks a request into a plan; every refusal is a `bad-arguments` error naming the method and the field —
+   * a stage's (with the stage's number and name) or the edited transfer table's row (the table's validator).
+   */
+  private plan(method: string, r: DistillViewRequest): Planned {
     const runsDir = this.workspace(method).runsDir;
     const teacher = openRun(runsDir, r.teacher);
     try {
@@ -317,20 +398,47 @@ export class AppDistill {
     } catch (error) {
       throw new LabApiError('bad-arguments', `${method}: request.hybrid: ${(error as Error).message}`);
     }
-    try {
-      const recipe = planDistill(this.request(r, runsDir));
-      const overrides = r.stages ?? [];
-      if (overrides.length === 0) return recipe;
-      if (overrides.length > recipe.stages.length)
-        throw new LabApiError(
-          'bad-arguments',
-          `${method}: request.stages has ${overrides.length} entries; the recipe has ${recipe.stages.length} stages (${recipe.stages.map((s) => s.name).join(', ')})`,
+    const data = r.data ? this.data(method, r.data) : undefined;
+    const planned = (request: DistillRequest) => {
+      try {
+        return planDistill(request);
+      } catch (error) {
+        throw new LabApiError('bad-arguments', `${method}: teacher ${teacher.id}: ${(error as Error).message}`);
+      }
+    };
+    const base = this.request(r, runsDir, data);
+    const recipe = planned(base);
+    const overrides = r.stages ?? [];
+    if (overrides.length > recipe.stages.length)
+      throw new LabApiError(
+        'bad-arguments',
+        `${method}: request.stages has ${overrides.length} entries; the recipe has ${recipe.stages.length} stages (${recipe.stages.map((s) => s.name).join(', ')})`,
+      );
+    const request: DistillRequest = { ...base };
+    if (overrides.length) {
+      request.stages = recipe.stages.map((s, i) => this.editedStage(method, s, overrides[i] ?? {}, i));
+      try {
+        checkStages(
+          request.stages,
+          recipe.map,
+          recipe.studentModel.specs.map((s) => s.name),
         );
-      const stages = recipe.stages.map((s, i) => ({ ...s, ...overrides[i] }));
-      return planDistill(this.request(r, runsDir, stages));
-    } catch (error) {
-      if (error instanceof LabApiError) throw error;
-      throw new LabApiError('bad-arguments', `${method}: teacher ${teacher.id}: ${(error as Error).message}`);
+      } catch (error) {
+        throw new LabApiError('bad-arguments', `${method}: ${(error as Error).message}`);
+      }
     }
+    if (r.transfer) {
+      const table: TransferTable = { ...recipe.table, rows: r.transfer.map((row) => ({ ...row })) };
+      const problems = transferProblems(
+        table,
+        shapesOf(recipe.teacherModel.specs),
+        shapesOf(recipe.studentModel.specs),
+      );
+      if (problems.length)
+        throw new LabApiError('bad-arguments', `${method}: request.transfer: ${new TransferError(problems).message}`);
+      request.transfer = table;
+    }
+    const plan = request.stages || request.transfer ? planned(request) : recipe;
+    return { plan, request, automatic: recipe.table };
   }
 }

@@ -42,11 +42,20 @@ export {
 } from '../../../gpu/distill/student.js';
 export {
   TransferError,
+  compatibleSources,
   formatTransferTable,
+  shapesOf,
+  transferProblems,
   type TransferRow,
   type TransferTable,
 } from '../../../gpu/distill/transfer.js';
-export { LOSS_TERMS, type DistillStage, type StageLosses } from '../../../gpu/distill/stages.js';
+export {
+  LOSS_TERMS,
+  checkStages,
+  parseStage,
+  type DistillStage,
+  type StageLosses,
+} from '../../../gpu/distill/stages.js';
 
 /** A plan as plain JSON (for a view): the student graph, the layers, the table with shapes, the stages. */
 export interface DistillPlanSummary {
