@@ -5,14 +5,22 @@
 import type { MenuItemConstructorOptions } from 'electron';
 import type { MenuCommand } from '../../shared/lab-api.js';
 
-export const MENU_VIEWS = [
-  { view: 'build', label: 'Build' },
-  { view: 'data', label: 'Data' },
-  { view: 'train', label: 'Train' },
-  { view: 'runs', label: 'Runs' },
-  { view: 'export', label: 'Export' },
-  { view: 'diagnostics', label: 'GPU diagnostics' },
-] as const;
+/**
+ * Every view, in the side bar's order (renderer/src/stores/app.ts's VIEWS). The first six keep the
+ * Ctrl/Cmd+digit shortcuts the page handles itself (useMenuCommands); the later views have none.
+ */
+export const MENU_VIEWS: readonly { view: string; label: string; key?: string }[] = [
+  { view: 'build', label: 'Build', key: '1' },
+  { view: 'data', label: 'Data', key: '2' },
+  { view: 'train', label: 'Train', key: '3' },
+  { view: 'runs', label: 'Runs', key: '4' },
+  { view: 'sweep', label: 'Sweeps' },
+  { view: 'inspect', label: 'Inspect' },
+  { view: 'distill', label: 'Distill' },
+  { view: 'playground', label: 'Playground' },
+  { view: 'export', label: 'Export', key: '5' },
+  { view: 'diagnostics', label: 'GPU diagnostics', key: '6' },
+];
 
 export function menuTemplate(
   send: (command: MenuCommand) => void,
@@ -67,7 +75,9 @@ export function menuTemplate(
     {
       label: 'View',
       submenu: [
-        ...MENU_VIEWS.map((v, i) => item(v.label, `CmdOrCtrl+${i + 1}`, { command: 'view', view: v.view })),
+        ...MENU_VIEWS.map((v) =>
+          item(v.label, v.key ? `CmdOrCtrl+${v.key}` : undefined, { command: 'view', view: v.view }),
+        ),
         { type: 'separator' },
         item('Fit Graph to Window', 'F', { command: 'fit-view' }),
         item('Toggle Dark Theme', undefined, { command: 'toggle-theme' }),

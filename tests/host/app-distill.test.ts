@@ -12,6 +12,8 @@ import { parseGraph } from '../../shared/graph/parse.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { compileGraph } from '../../gpu/graph/compile.js';
 import { initialValues } from '../../gpu/nn/module.js';
+import type { MenuItemConstructorOptions } from 'electron';
+import { menuTemplate } from '../../main/electron/menu.js';
 import { STUDENT_FAMILIES } from '../../main/host/distill/index.js';
 import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { RunStore, type Run } from '../../main/host/runs/run-store.js';
@@ -22,6 +24,7 @@ import {
   type DistillProgress,
   type DistillTransferRow,
   type DistillViewRequest,
+  type MenuCommand,
 } from '../../shared/lab-api.js';
 
 const TEXT = join(SOURCE_ASSETS_DIR, 'text', 'lighthouse.txt');
@@ -458,5 +461,30 @@ describe('Distill view in the desktop app (no dawn.node in Electron main)', () =
     expect(await callLab(electron, 'startDistill', [tiny({ hybrid: 'every:2' })])).toMatchObject({
       error: { code: 'unsupported', message: /statelab distill ".*" --student gla --hybrid every:2 --runs/ },
     });
+  });
+});
+
+describe('the desktop menu', () => {
+  it('opens the Sweeps, Inspect and Distill views from View; the first six views keep their shortcuts', () => {
+    const sent: MenuCommand[] = [];
+    const template = menuTemplate((c) => sent.push(c), { platform: 'linux', appName: 'StateLab', dev: false });
+    const view = template.find((m) => m.label === 'View')!.submenu as MenuItemConstructorOptions[];
+    const items = view.filter((i) => i.click);
+    for (const label of ['Sweeps', 'Inspect', 'Distill']) (items.find((i) => i.label === label)!.click as () => void)();
+    expect(sent).toEqual([
+      { command: 'view', view: 'sweep' },
+      { command: 'view', view: 'inspect' },
+      { command: 'view', view: 'distill' },
+    ]);
+    expect(
+      items.filter((i) => /^CmdOrCtrl\+\d$/.test(String(i.accelerator))).map((i) => [i.label, i.accelerator]),
+    ).toEqual([
+      ['Build', 'CmdOrCtrl+1'],
+      ['Data', 'CmdOrCtrl+2'],
+      ['Train', 'CmdOrCtrl+3'],
+      ['Runs', 'CmdOrCtrl+4'],
+      ['Export', 'CmdOrCtrl+5'],
+      ['GPU diagnostics', 'CmdOrCtrl+6'],
+    ]);
   });
 });
