@@ -5,15 +5,23 @@
 
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type {
-  DistillChoices,
-  DistillFamily,
-  DistillMetricRow,
-  DistillPreview,
-  DistillProgress,
-  DistillRunView,
-  DistillStageRange,
-  DistillViewRequest,
+import {
+  DISTILL_LOSS_TERMS,
+  type BundledText,
+  type DataFileInfo,
+  type DistillChoices,
+  type DistillDataChoice,
+  type DistillFamily,
+  type DistillLossTerm,
+  type DistillStageEdit,
+  type DistillTransferRow,
+  type DistillMetricRow,
+  type DistillPreview,
+  type DistillProgress,
+  type DistillRunView,
+  type DistillStageRange,
+  type DistillTransferRowView,
+  type DistillViewRequest,
 } from '../../../shared/lab-api';
 import { lab } from '../lab';
 
@@ -26,22 +34,80 @@ export interface DistillForm {
   batch: string;
   seqLen: string;
   evalEvery: string;
-  /** Per stage of the recipe: steps and learning rate as typed. */
-  stages: { steps: string; lr: string }[];
+  /** Per stage of the recipe: its edits as typed. */
+  stages: StageForm[];
 }
 
+/** A stage's fields as typed; empty keeps the plan's value. */
+export interface StageForm {
+  steps: string;
+  lr: string;
+  /** Per loss term, its weight (0 turns the term off). */
+  weights: Record<DistillLossTerm, string>;
+  /** KL's temperature. */
+  temperature: string;
+  /** The parameters that train: name patterns separated by commas. */
+  train: string;
+}
+
+export const emptyStage = (): StageForm => ({
+  steps: '',
+  lr: '',
+  weights: { kl: '', ce: '', attention: '', hidden: '' },
+  temperature: '',
+  train: '',
+});
+
 const emptyForm = (): DistillForm => ({ steps: '', lr: '', batch: '', seqLen: '', evalEvery: '', stages: [] });
+
+/** A row of the previewed table as the request carries it (no shapes, sources or marks). */
+export function transferRow(row: DistillTransferRowView | DistillTransferRow): DistillTransferRow {
+  return {
+    teacher: row.teacher,
+    student: row.student,
+    transform: row.transform,
+    ...(row.rows ? { rows: [row.rows[0], row.rows[1]] as [number, number] } : {}),
+    ...(row.repeat !== undefined ? { repeat: row.repeat } : {}),
+    ...(row.headDim !== undefined ? { headDim: row.headDim } : {}),
+    note: row.note,
+  };
+}
+
+/**
+ * A row given another teacher tensor, or skipped (null): the student tensor keeps its family's
+ * initialization. A skipped row's source comes back as a copy; repeat_kv rows keep their repeat.
+ */
+export function resourced(row: DistillTransferRow, source: string | null): DistillTransferRow {
+  const was = row.teacher ?? "the family's initialization";
+  if (source === null) {
+    const { teacher: _teacher, transform: _transform, repeat: _repeat, headDim: _headDim, ...rest } = row;
+    return { ...rest, teacher: null, transform: 'init', note: `skipped (was ${was}): the family's initialization` };
+  }
+  return {
+    ...row,
+    teacher: source,
+    transform: row.transform === 'init' ? 'copy' : row.transform,
+    note: `source chosen in the view (was ${was})`,
+  };
+}
 
 /** The numbers of the filled-in fields, or the first field that is not one (named as the form labels it). */
 export function parseForm(form: DistillForm): { numbers: Partial<DistillViewRequest> } | { problem: string } {
   const numbers: Partial<DistillViewRequest> = {};
-  const read = (label: string, text: string, integer: boolean, min: number): number | string | undefined => {
+  /** `above`: the number must exceed `min` (rates, temperatures) rather than reach it (counts, weights). */
+  const read = (
+    label: string,
+    text: string,
+    integer: boolean,
+    min: number,
+    above = !integer,
+  ): number | string | undefined => {
     const raw = text.trim();
     if (raw === '') return undefined;
     const n = Number(raw);
     if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
       return `${label}: "${raw}" is not ${integer ? 'an integer' : 'a number'}`;
-    if (n < min || (!integer && n === 0)) return `${label}: ${n} must be ${integer ? `at least ${min}` : 'above 0'}`;
+    if (above ? n <= min : n < min) return `${label}: ${n} must be ${above ? 'above' : 'at least'} ${min}`;
     return n;
   };
   const fields = [
@@ -56,13 +122,27 @@ export function parseForm(form: DistillForm): { numbers: Partial<DistillViewRequ
     if (typeof value === 'string') return { problem: value };
     if (value !== undefined) numbers[key] = value;
   }
-  const stages: { steps?: number; lr?: number }[] = [];
+  const stages: DistillStageEdit[] = [];
   for (const [i, stage] of form.stages.entries()) {
     const steps = read(`stage ${i + 1} steps`, stage.steps, true, 1);
     const lr = read(`stage ${i + 1} learning rate`, stage.lr, false, 0);
     if (typeof steps === 'string') return { problem: steps };
     if (typeof lr === 'string') return { problem: lr };
-    stages.push({ ...(steps !== undefined ? { steps } : {}), ...(lr !== undefined ? { lr } : {}) });
+    const edit: DistillStageEdit = { ...(steps !== undefined ? { steps } : {}), ...(lr !== undefined ? { lr } : {}) };
+    const losses: NonNullable<DistillStageEdit['losses']> = {};
+    for (const term of DISTILL_LOSS_TERMS) {
+      // A weight of 0 turns the term off; whether the stage keeps some term is the host's check.
+      const weight = read(`stage ${i + 1} ${term} weight`, stage.weights[term], false, 0, false);
+      if (typeof weight === 'string') return { problem: weight };
+      if (weight !== undefined) losses[term] = { weight };
+    }
+    const temperature = read(`stage ${i + 1} KL temperature`, stage.temperature, false, 0);
+    if (typeof temperature === 'string') return { problem: temperature };
+    if (temperature !== undefined) losses.kl = { ...losses.kl, temperature };
+    if (Object.keys(losses).length) edit.losses = losses;
+    // Patterns as typed, empty ones dropped: a list left empty is sent, and the host names what is wrong.
+    if (stage.train.trim()) edit.train = stage.train.split(',').flatMap((p) => (p.trim() ? [p.trim()] : []));
+    stages.push(edit);
   }
   // Trailing untouched stages say nothing; the host keeps the recipe's values there.
   while (stages.length && Object.keys(stages[stages.length - 1]).length === 0) stages.pop();
@@ -85,6 +165,13 @@ export const useDistillStore = defineStore('distill', () => {
   const family = ref<DistillFamily>('gla');
   const hybrid = ref('none');
   const form = ref<DistillForm>(emptyForm());
+  /** The transfer table the page asks for: the previewed one with the user's edits; null: the automatic one. */
+  const transfer = shallowRef<DistillTransferRow[] | null>(null);
+  /** What to distill on; null: the teacher's own data. */
+  const data = ref<DistillDataChoice | null>(null);
+  /** The bundled texts and the workspace's data files, which the data choice offers. */
+  const texts = shallowRef<BundledText[]>([]);
+  const dataFiles = shallowRef<DataFileInfo[]>([]);
   const preview = shallowRef<DistillPreview | null>(null);
   const progress = ref<DistillProgress | null>(null);
   /** Every metric row of the running (or last) distillation, in order. */
@@ -122,7 +209,27 @@ export const useDistillStore = defineStore('distill', () => {
       family: family.value,
       hybrid: hybrid.value.trim() || 'none',
       ...parsed.value.numbers,
+      ...(transfer.value ? { transfer: transfer.value.map(transferRow) } : {}),
+      ...(data.value ? { data: { ...data.value } } : {}),
     };
+  }
+
+  /** The table row `i` as the next request will send it (the user's edit, else the previewed row). */
+  function tableRow(i: number): DistillTransferRow | null {
+    const row = transfer.value?.[i] ?? preview.value?.transfer[i];
+    return row ? transferRow(row) : null;
+  }
+
+  /** Gives row `i` another teacher tensor, or skips it (null); the host checks the table at the next preview. */
+  function setSource(i: number, source: string | null): void {
+    const rows = transfer.value ?? preview.value?.transfer.map(transferRow);
+    if (!rows?.[i]) return;
+    transfer.value = rows.map((row, j) => (j === i ? resourced(row, source) : row));
+  }
+
+  /** Back to the automatic table (at the next preview). */
+  function resetTransfer(): void {
+    transfer.value = null;
   }
 
   async function refreshChoices(): Promise<void> {
@@ -131,12 +238,19 @@ export const useDistillStore = defineStore('distill', () => {
       if (!teacher.value && choices.value.teachers.length) teacher.value = choices.value.teachers[0].run;
     } catch (error) {
       problem.value = `Could not list the teachers: ${(error as Error).message}`;
+      return;
+    }
+    try {
+      [texts.value, dataFiles.value] = await Promise.all([lab.listTexts(), lab.listDataFiles()]);
+    } catch (error) {
+      problem.value = `Could not list the data to distill on: ${(error as Error).message}`;
     }
   }
 
-  /** A new teacher, family or hybrid changes the stages: their edits no longer apply. */
+  /** A new teacher, family or hybrid changes the stages and the table: their edits no longer apply. */
   function changed(): void {
     preview.value = null;
+    transfer.value = null;
     form.value = { ...form.value, stages: [] };
   }
 
@@ -148,10 +262,11 @@ export const useDistillStore = defineStore('distill', () => {
     try {
       const plan = await lab.previewDistill(r);
       preview.value = plan;
-      const stages = plan.stages.map((_, i) => form.value.stages[i] ?? { steps: '', lr: '' });
+      const stages = plan.stages.map((_, i) => form.value.stages[i] ?? emptyStage());
       form.value = { ...form.value, stages };
     } catch (error) {
-      preview.value = null;
+      // The last accepted plan stays (a new teacher, family or hybrid clears it): its stage fields and table
+      // are where the refused edit is fixed.
       problem.value = (error as Error).message;
     } finally {
       busy.value = false;
@@ -232,6 +347,10 @@ export const useDistillStore = defineStore('distill', () => {
     family,
     hybrid,
     form,
+    transfer,
+    data,
+    texts,
+    dataFiles,
     preview,
     progress,
     rows,
@@ -245,6 +364,9 @@ export const useDistillStore = defineStore('distill', () => {
     shown,
     refreshChoices,
     changed,
+    tableRow,
+    setSource,
+    resetTransfer,
     previewNow,
     start,
     stop,
