@@ -122,8 +122,8 @@ export const TEMPLATES: Record<string, GraphDoc> = {
   ),
   rwkv7: languageModel(
     'RWKV-7',
-    'RWKV-7: the generalized delta rule with token shift and value residual.',
-    [{ mixer: 'rwkv7' }],
+    'RWKV-7: the generalized delta rule with token shift, and the value residual (every layer after the first mixes in the values v of the first, as in the paper).',
+    [{ mixer: 'rwkv7', params: { value_residual: 'on' } }],
     2,
   ),
   llama: languageModel(
