@@ -3,6 +3,7 @@
 // (out/renderer, also what browser mode serves). `rendererConfig` is exported so the UI test can build
 // the renderer alone with Vite.
 
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'electron-vite';
@@ -29,6 +30,23 @@ function contentSecurityPolicyMeta(): Plugin {
   };
 }
 
+/**
+ * Puts main/host/datasets/parquet-decoder.mjs beside the main bundle: the Parquet reader forks it by a
+ * URL relative to its own module, which in the app is out/main/index.js.
+ */
+function parquetDecoderBeside(): Plugin {
+  return {
+    name: 'statelab:parquet-decoder',
+    generateBundle() {
+      this.emitFile({
+        type: 'asset',
+        fileName: 'parquet-decoder.mjs',
+        source: readFileSync(fromRoot('./main/host/datasets/parquet-decoder.mjs'), 'utf8'),
+      });
+    },
+  };
+}
+
 export const rendererConfig: UserConfig = {
   root: fromRoot('./renderer'),
   base: './',
@@ -50,6 +68,7 @@ export default defineConfig({
       outDir: fromRoot('./out/main'),
       rolldownOptions: { input: { index: fromRoot('./main/electron/main.ts') } },
     },
+    plugins: [parquetDecoderBeside()],
   },
   preload: {
     build: {

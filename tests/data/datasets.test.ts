@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -246,6 +246,27 @@ describe('Parquet', () => {
     await expect(collect(readParquetColumn(fake, 'text'))).rejects.toThrow(
       new RegExp(`${fake}: is not a readable Parquet file`),
     );
+  });
+
+  // The fuzz suite's find: a data page whose definition-level run header claims 2^30 values makes
+  // hyparquet fill an array of that length in one synchronous loop, then abort V8 ("invalid size error").
+  // The file is written here from the fixture: the first text page is a v2 data page whose header ends
+  // with definition_levels_byte_length 2, repetition_levels_byte_length 0 and two stops (15 04 15 00 00 00);
+  // its uncompressed level bytes follow, and get a 5-byte varint run header (0x7fffffff → 2^30 zeros).
+  it('refuses a page that claims 2^30 values, in bounded time, without taking the process down', async () => {
+    const bytes = new Uint8Array(readFileSync(parquetFixture));
+    const textChunk = 100; // the row group 0 "text" column chunk starts at byte 100 (hyparquet's metadata)
+    const end = Buffer.from(bytes).indexOf(Buffer.from([0x15, 0x04, 0x15, 0x00, 0x00, 0x00]), textChunk) + 6;
+    expect(end).toBeGreaterThan(textChunk);
+    bytes.set([0xfe, 0xff, 0xff, 0xff, 0x0f], end);
+    const path = file('huge-run.parquet', bytes);
+    const started = performance.now();
+    await expect(collect(readDataset({ path, parquetDeadlineMs: 1500 }))).rejects.toThrow(
+      new RegExp(`${path}: cannot read rows 0–3: .*taken as corrupt`),
+    );
+    expect(performance.now() - started).toBeLessThan(10_000);
+    // The reader still works afterwards (the decoder was its own process).
+    expect((await collect(readDataset({ path: parquetFixture }))).length).toBe(9);
   });
 });
 

@@ -18,6 +18,8 @@ export interface DatasetSpec {
   field?: string;
   /** Bytes per disk read for txt/jsonl/csv (default 1 MiB). */
   chunkBytes?: number;
+  /** Parquet: the longest one row group may take to decode (default: parquet.ts's decodeDeadlineMs). */
+  parquetDeadlineMs?: number;
 }
 
 const EXTENSIONS: Record<string, DatasetFormat> = {
@@ -62,7 +64,7 @@ export async function* readDataset(spec: DatasetSpec): AsyncGenerator<string> {
         : format === 'csv' || format === 'tsv'
           ? readCsvColumn(spec.path, field, { ...options, delimiter: format === 'tsv' ? '\t' : ',' })
           : format === 'parquet'
-            ? readParquetColumn(spec.path, field)
+            ? readParquetColumn(spec.path, field, { deadlineMs: spec.parquetDeadlineMs })
             : unknownFormat(spec.path, format);
   let any = false;
   for await (const text of texts) {
