@@ -15,9 +15,9 @@ import { linear } from '../../gpu/ops/matmul.js';
 import { DIAG_CELLS, type DiagCellKind } from '../../gpu/ops/newton/diag-cells.js';
 import { diagRnn, type DiagRnnMode } from '../../gpu/ops/newton/diag-rnn.js';
 import { FUSED_CELLS, type FusedCellKind } from '../../gpu/ops/rnn/cells.js';
-import { STEP_TILES } from '../../gpu/ops/rnn/step-kernels.js';
-import { fusedRnn } from '../../gpu/ops/rnn/fused-rnn.js';
+import { fusedRnn, type FusedRnnOptions } from '../../gpu/ops/rnn/fused-rnn.js';
 import { fusedRnnRef } from '../../gpu/ops/rnn/fused-rnn.ref.js';
+import { formatTimings } from '../../gpu/profile.js';
 import type { Tensor } from '../../gpu/tensor.js';
 import type { BenchRow, BenchSuite } from '../suite.js';
 import { timeGpu } from '../timing.js';
@@ -47,6 +47,7 @@ async function benchFused(
   T: number,
   hidden: number,
   heads: number,
+  options: FusedRnnOptions = {},
 ): Promise<BenchRow> {
   const cell = FUSED_CELLS[kind];
   const D = hidden / heads;
@@ -60,7 +61,9 @@ async function benchFused(
   const dy = upload(engine, toFloat32(randn([B, T, hidden], 5)), false);
   try {
     // Check: the first steps of batch row 0 against the float64 reference.
-    const y = await engine.noGrad(() => fusedRnn(cell, linear(inputs[0], inputs[1]), inputs[2], inputs[3]).y).read();
+    const y = await engine
+      .noGrad(() => fusedRnn(cell, linear(inputs[0], inputs[1]), inputs[2], inputs[3], null, options).y)
+      .read();
     const x0 = cpuTensor([1, CHECK_STEPS, hidden], x.data.subarray(0, CHECK_STEPS * hidden));
     const gx0 = cpuTensor([1, CHECK_STEPS, NI * hidden]);
     for (let t = 0; t < CHECK_STEPS; t++)
@@ -78,12 +81,20 @@ async function benchFused(
     const t = await timeGpu(
       engine,
       () => {
-        const out = fusedRnn(cell, linear(inputs[0], inputs[1]), inputs[2], inputs[3]);
+        const out = fusedRnn(cell, linear(inputs[0], inputs[1]), inputs[2], inputs[3], null, options);
         backward(out.y, dy);
         for (const p of inputs) p.grad = null;
       },
       { samples: 10 },
     );
+    if (process.env.STATELAB_PROFILE === '1') {
+      // One forward+backward with every kernel timed on the GPU (each dispatch in its own timed pass).
+      engine.startProfile();
+      const out = fusedRnn(cell, linear(inputs[0], inputs[1]), inputs[2], inputs[3], null, options);
+      backward(out.y, dy);
+      for (const p of inputs) p.grad = null;
+      console.log(`${kind} hidden=${hidden} heads=${heads}\n${formatTimings(await engine.stopProfile(), 8)}`);
+    }
     // Forward + backward ≈ 3× the forward's matrix products (input projection and recurrence).
     const flops = 3 * 2 * B * T * (NI * hidden * hidden + NR * hidden * D);
     return {
@@ -158,29 +169,30 @@ export const rnnSuite: BenchSuite = {
   async run(engine, { quick }) {
     const rows: BenchRow[] = [];
     const [B, T] = quick ? [2, 16] : [16, 1024];
-    // RNN_STEP_TILES=16x16x64,8x16x64 times the dense step-wise rows with each tile shape (then the defaults).
+    // RNN_STEP_TILES=16x16x64x0,4x16x0x8 times the dense step-wise rows with each tile shape, tu×bt×kc×ks
+    // (ks > 0: the split-K kernels; a missing ks is 0, the staged kernels), hidden 256 included.
     const tileSets = (process.env.RNN_STEP_TILES ?? '').split(',').filter(Boolean);
     if (tileSets.length > 0) {
-      const defaults = { ...STEP_TILES };
       for (const spec of tileSets) {
-        const [tu, bt, kc] = spec.split('x').map(Number);
-        Object.assign(STEP_TILES, { tu, bt, kc });
+        const [tu, bt, kc, ks = 0] = spec.split('x').map(Number);
+        const options = { weights: 'stepwise', stepTiles: { tu, bt, kc, ks } } as const;
         for (const kind of ['lstm', 'gru'] as const)
-          for (const hidden of quick ? [32] : [512, 1024]) {
-            const row = await benchFused(engine, kind, B, T, hidden, 1);
+          for (const hidden of quick ? [32] : [256, 512, 1024]) {
+            const row = await benchFused(engine, kind, B, T, hidden, 1, options);
             rows.push({ ...row, name: `${row.name} step tiles ${spec}` });
           }
       }
-      Object.assign(STEP_TILES, defaults);
       return rows;
     }
-    for (const kind of ['lstm', 'gru'] as const) {
+    // RNN_ONLY=fused or RNN_ONLY=newton runs one half of the suite.
+    const only = process.env.RNN_ONLY;
+    for (const kind of only === 'newton' ? [] : (['lstm', 'gru'] as const)) {
       for (const hidden of quick ? [32, 64] : [256, 512, 1024]) {
         for (const heads of [1, hidden / (quick ? 16 : 32)])
           rows.push(await benchFused(engine, kind, B, T, hidden, heads));
       }
     }
-    for (const kind of ['paragru', 'paralstm'] as const) {
+    for (const kind of only === 'fused' ? [] : (['paragru', 'paralstm'] as const)) {
       for (const length of quick ? [64, 256] : [1024, 4096, 16384]) {
         rows.push(...(await benchDiag(engine, kind, quick ? 2 : 16, length, quick ? 16 : 256)));
       }

@@ -131,6 +131,28 @@ describe('fused sequential RNN kernels', () => {
     await expectGpuClose(first.y, expected, 1e-6, 'stepwise one-token step');
   });
 
+  it('split-K step kernels (D=64, 2 heads, B=17 over batch tiles of 8, D split 4 ways for gru, 8 for lstm) equal the reference, forward and backward', async () => {
+    const e = await engine();
+    for (const [kind, ks] of [
+      ['gru', 4],
+      ['lstm', 8],
+    ] as const) {
+      const { cell, gx, R, bias, s0, dy } = inputs(kind, 17, 4, 2, 64, Math.floor(Math.random() * 1e9));
+      const ref = fusedRnnRef(cell, gx, R, bias, s0);
+      const grads = fusedRnnBackwardRef(cell, gx, R, bias, dy, s0);
+      const [gxT, RT, biasT] = [upload(e, gx, true), upload(e, R, true), upload(e, bias, true)];
+      const options = { weights: 'stepwise', stepTiles: { bt: 8, ks } } as const;
+      const { y, state } = fusedRnn(cell, gxT, RT, biasT, upload(e, s0), options);
+      const what = `${kind} split ${ks}`;
+      await expectGpuClose(y, ref.y, 1e-4, `${what} y`);
+      await expectGpuClose(state, ref.state, 1e-4, `${what} state`);
+      backward(y, upload(e, dy));
+      await expectGpuClose(gxT.grad!, grads.dgx, 1e-4, `${what} dgx`);
+      await expectGpuClose(RT.grad!, grads.dR, 1e-4, `${what} dR`);
+      await expectGpuClose(biasT.grad!, grads.dbias, 1e-4, `${what} dbias`);
+    }
+  });
+
   it('bad shapes and oversized heads raise errors that name the cell and the problem', async () => {
     const e = await engine();
     const cell = FUSED_CELLS.gru;

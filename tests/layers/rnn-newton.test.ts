@@ -181,6 +181,25 @@ describe('Newton-parallel mode', () => {
     });
   }
 
+  it('the residual is the maximum over every (row, chunk, unit), also when many workgroups reduce it', async () => {
+    // 4 rows × 75 chunks × 40 units = 12 000 partials: six reduction workgroups fold in by atomicMax.
+    const e = await engine();
+    const { cell, x, p, s0 } = inputs('paralstm', 4, 300, 40, Math.floor(Math.random() * 1e9));
+    const ref = newtonRef(cell, x, p, 2, s0);
+    const out = diagRnn(cell, upload(e, x), upload(e, p), upload(e, s0), {
+      mode: 'newton',
+      iterations: 2,
+      tolerance: 0,
+      chunk: 4,
+    });
+    await out.y.read();
+    const { residuals } = await out.report!.outcome;
+    expect(residuals).toHaveLength(3);
+    residuals.forEach((r, i) =>
+      expect(Math.abs(r - ref.residuals[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * ref.residuals[i]),
+    );
+  });
+
   it('too few iterations are reported as non-convergence with the residual of every iteration', async () => {
     const e = await engine();
     const { cell, x, p } = inputs('paragru', 2, 256, 4, 5, 2, 1.5);

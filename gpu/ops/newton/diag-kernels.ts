@@ -154,30 +154,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
+/** Invocations per workgroup of the residual reduction. */
+export const RESIDUAL_REDUCE_WG = 256;
+
+/** Workgroups of the residual reduction over n partials: ~8 partials per invocation, at most 256 groups. */
+export function residualReduceGroups(n: number): number {
+  return Math.max(1, Math.min(256, Math.ceil(n / (8 * RESIDUAL_REDUCE_WG))));
+}
+
 /**
- * residuals[iter] = max of the per-(row, chunk, unit) residual partials, by a fixed tree in one
- * workgroup (deterministic). Once an earlier iterate has converged the value is carried forward,
- * because the skipped iterations left the partials stale.
+ * residuals[iter] = max of the per-(row, chunk, unit) residual partials. Many workgroups each reduce a
+ * strided slice by a tree, then fold it in with atomicMax on the float's bits: for non-negative floats
+ * (the partials are |r| or the finite sentinel) the u32 order is the float order, and max is
+ * order-independent, so the result is deterministic. One workgroup reading every partial took longer
+ * than the scan phases it summarizes (~1 MB of partials through one SM, once per iteration).
+ * `residuals` must start at zero. Once an earlier iterate has converged the value is carried forward
+ * without reading the partials, which the skipped iterations left stale.
  */
 export const RESIDUAL_REDUCE_WGSL = `
 struct Params { n: u32, iter: u32, tol: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
-@group(0) @binding(2) var<storage, read_write> residuals: array<f32>;
-var<workgroup> scratch: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+@group(0) @binding(2) var<storage, read_write> residuals: array<atomic<u32>>;
+const WG = ${RESIDUAL_REDUCE_WG}u;
+var<workgroup> scratch: array<f32, WG>;
+var<workgroup> settled: u32;
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  if (lid == 0u) {
+    settled = 0u;
+    if (u.iter > 0u) {
+      let before = atomicLoad(&residuals[u.iter - 1u]);
+      if (bitcast<f32>(before) <= u.tol) {
+        settled = 1u;
+        if (wid.x == 0u) { atomicMax(&residuals[u.iter], before); }
+      }
+    }
+  }
+  if (workgroupUniformLoad(&settled) == 1u) { return; }
   var worst = 0.0;
-  for (var i = lid; i < u.n; i += 256u) { worst = max(worst, partials[i]); }
+  for (var i = wid.x * WG + lid; i < u.n; i += nwg.x * WG) { worst = max(worst, partials[i]); }
   scratch[lid] = worst;
   workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride = stride / 2u) {
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
     if (lid < stride) { scratch[lid] = max(scratch[lid], scratch[lid + stride]); }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    var value = scratch[0];
-    if (u.iter > 0u && residuals[u.iter - 1u] <= u.tol) { value = residuals[u.iter - 1u]; }
-    residuals[u.iter] = value;
-  }
+  if (lid == 0u) { atomicMax(&residuals[u.iter], bitcast<u32>(scratch[0])); }
 }`;

@@ -19,7 +19,14 @@ import { sum } from '../reduce.js';
 import { reshape } from '../shape.js';
 import { ChunkScan, type ScanProgram } from './block-scan.js';
 import type { DiagCell } from './diag-cells.js';
-import { diagCellWgsl, diagLoaders, initialGuessKernel, RESIDUAL_REDUCE_WGSL } from './diag-kernels.js';
+import {
+  diagCellWgsl,
+  diagLoaders,
+  initialGuessKernel,
+  residualReduceGroups,
+  RESIDUAL_REDUCE_WGSL,
+} from './diag-kernels.js';
+import { zeros } from '../elementwise.js';
 
 export interface NewtonConfig {
   /** Newton steps at most. */
@@ -207,7 +214,8 @@ export function newtonSolve(
   const states = engine.empty([B, T, S, d]);
   const y = engine.empty([B, T, d]);
   const state = engine.empty([B, S, d]);
-  const residuals = engine.empty([iterations + 1]);
+  // Zeros: the reduction folds each iterate's maximum in with atomicMax.
+  const residuals = zeros(engine, [iterations + 1]);
   const scan = new ChunkScan(engine, program(cell, 'forward'), { B, T, d, chunk });
   const bound = engine.empty([B, scan.chunks, S, d]);
   const residualParts = engine.empty([B, scan.chunks, d]);
@@ -225,7 +233,7 @@ export function newtonSolve(
       {
         bindings: [residualParts, residuals],
         uniforms: uniformBytes({ u32: [B * scan.chunks * d, iter], f32: [tolerance] }),
-        workgroups: [1],
+        workgroups: [residualReduceGroups(B * scan.chunks * d)],
       },
     );
   for (let k = 0; k <= iterations; k++) {

@@ -18,7 +18,8 @@ import { concat, permute, reshape, slice } from '../shape.js';
 import type { FusedCell } from './cells.js';
 import { backwardKernel, forwardKernel, sharedFloats, type FusedKernelConfig } from './fused-kernels.js';
 import {
-  STEP_TILES,
+  splitApplies,
+  defaultStepTiles,
   stepBackwardKernel,
   stepForwardKernel,
   stepWorkgroupBytes,
@@ -33,6 +34,8 @@ export interface FusedRnnOptions {
    * spread over the GPU (step-kernels.ts). 'auto': 'workgroup' when R fits, else 'stepwise'.
    */
   weights?: 'auto' | 'workgroup' | 'global' | 'stepwise';
+  /** Tiles of the step-wise kernels (default: defaultStepTiles(D); tests and the tile benchmark try others). */
+  stepTiles?: Partial<StepTiles>;
 }
 
 export interface FusedRnnResult {
@@ -131,8 +134,9 @@ export function fusedRnn(
   const { B, T, H, D, hidden } = checkInputs(cell, gx, R, bias, state0);
   const engine = gx.engine;
   const S = cell.states.length;
-  if (useStepwise(engine, cell, D, options.weights ?? 'auto')) {
-    return stepwiseRnn(cell, { B, T, H, D, hidden }, gx, R, bias, state0 ?? null);
+  const tiles: StepTiles = { ...defaultStepTiles(D), ...options.stepTiles };
+  if (useStepwise(engine, cell, D, options.weights ?? 'auto', tiles)) {
+    return stepwiseRnn(cell, { B, T, H, D, hidden }, gx, R, bias, state0 ?? null, tiles);
   }
   const launch = fusedLaunch(engine, cell, D, options.weights as Exclude<FusedRnnOptions['weights'], 'stepwise'>);
   const needsGrad = engine.isGradEnabled && [gx, R, bias].some((t) => t.requiresGrad);
@@ -190,29 +194,36 @@ function fusedRnnBackward(
 
 /** 'auto' picks the step-wise kernels when R does not fit one workgroup's memory. */
 /** Head size from which 'auto' runs the step-wise kernels (when R does not fit workgroup memory). */
-export const STEPWISE_MIN_D = 512;
+export const STEPWISE_MIN_D = 256;
 
-function useStepwise(engine: Engine, cell: FusedCell, D: number, weights: NonNullable<FusedRnnOptions['weights']>) {
+function useStepwise(
+  engine: Engine,
+  cell: FusedCell,
+  D: number,
+  weights: NonNullable<FusedRnnOptions['weights']>,
+  tiles: StepTiles,
+) {
   if (weights === 'stepwise') {
-    const need = stepWorkgroupBytes(cell);
+    const need = stepWorkgroupBytes(cell, tiles, D);
     const limit = engine.ctx.limits.maxComputeWorkgroupStorageSize;
     if (need > limit)
       throw new RangeError(`rnn.${cell.kind}: step-wise kernels need ${need} bytes of workgroup memory, over ${limit}`);
     return true;
   }
   if (weights !== 'auto') return false;
-  // Measured on an H100 (bench/RESULTS.md, rnn): at D = 256 the persistent kernel reading R through the
-  // caches is still faster; from D = 512 the step-wise kernels are.
+  // Measured on an H100 (bench/RESULTS.md, rnn): with the split-K step kernels, D = 256 already runs
+  // faster step-wise than in the persistent kernel reading R through the caches (LSTM 50 vs 81 ms);
+  // smaller heads were not measured, so they keep the persistent kernel.
   return (
     D >= STEPWISE_MIN_D &&
     !fusedLaunch(engine, cell, D, 'auto').cacheWeights &&
-    stepWorkgroupBytes(cell) <= engine.ctx.limits.maxComputeWorkgroupStorageSize
+    stepWorkgroupBytes(cell, tiles, D) <= engine.ctx.limits.maxComputeWorkgroupStorageSize
   );
 }
 
 const stepSources = new Map<string, string>();
 function stepSource(kind: 'forward' | 'backward', c: StepKernelConfig): { name: string; wgsl: string } {
-  const key = `${kind}:${c.cell.kind}:${c.D}:${c.saveTape}:${c.tiles.tu}x${c.tiles.bt}x${c.tiles.kc}`;
+  const key = `${kind}:${c.cell.kind}:${c.D}:${c.saveTape}:${c.tiles.tu}x${c.tiles.bt}x${c.tiles.kc}x${c.tiles.ks}`;
   let wgsl = stepSources.get(key);
   if (!wgsl) {
     wgsl = kind === 'forward' ? stepForwardKernel(c) : stepBackwardKernel(c);
@@ -222,7 +233,8 @@ function stepSource(kind: 'forward' | 'backward', c: StepKernelConfig): { name: 
 }
 
 function stepGrid(d: Dims, tiles: StepTiles): [number, number] {
-  return [Math.ceil(d.D / tiles.tu) * d.H, Math.ceil(d.B / tiles.bt)];
+  const unitsPerGroup = splitApplies(d.D, tiles) ? 4 : tiles.tu;
+  return [Math.ceil(d.D / unitsPerGroup) * d.H, Math.ceil(d.B / tiles.bt)];
 }
 
 /** The sequence as T dispatches of the step kernel (same outputs, tape and backward products as fusedRnn). */
@@ -233,6 +245,7 @@ function stepwiseRnn(
   R: Tensor,
   bias: Tensor,
   state0: Tensor | null,
+  tiles: StepTiles,
 ): FusedRnnResult {
   const engine = gx.engine;
   const { B, T, H, D, hidden } = d;
@@ -244,7 +257,7 @@ function stepwiseRnn(
   const y = engine.empty([B, T, hidden]);
   const tape = needsGrad ? engine.empty([B, T, S + cell.gates.length, hidden]) : null;
   const hist = needsGrad ? engine.empty([H, B * T, D]) : null;
-  const config: StepKernelConfig = { cell, D, saveTape: needsGrad, tiles: { ...STEP_TILES } };
+  const config: StepKernelConfig = { cell, D, saveTape: needsGrad, tiles };
   const rt = engine.noGrad(() => permute(R, [1, 3, 0, 2]));
   const kernel = stepSource('forward', config);
   for (let t = 0; t < T; t++) {
