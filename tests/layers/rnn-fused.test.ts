@@ -131,11 +131,13 @@ describe('fused sequential RNN kernels', () => {
     await expectGpuClose(first.y, expected, 1e-6, 'stepwise one-token step');
   });
 
-  it('split-K step kernels (D=64, 2 heads, B=17 over batch tiles of 8, D split 4 ways for gru, 8 for lstm) equal the reference, forward and backward', async () => {
+  it('split-K step kernels (D=64, 2 heads, B=17 over batch tiles of 8, D split 4 or 8 ways; every cell) equal the reference, forward and backward', async () => {
     const e = await engine();
     for (const [kind, ks] of [
       ['gru', 4],
       ['lstm', 8],
+      ['elman', 8],
+      ['slstm', 4],
     ] as const) {
       const { cell, gx, R, bias, s0, dy } = inputs(kind, 17, 4, 2, 64, Math.floor(Math.random() * 1e9));
       const ref = fusedRnnRef(cell, gx, R, bias, s0);
