@@ -150,6 +150,11 @@ ${tape}
   }`;
 }
 
+// The two halves of sbuf: h_{t−1} is read from `cur`, h_t written to `nxt`.
+const STATE_HALVES = `  let half = u.B * S * HD;
+  let cur = (u.t % 2u) * half;
+  let nxt = ((u.t + 1u) % 2u) * half;`;
+
 function stagedForwardKernel(c: StepKernelConfig): string {
   const { cell } = c;
   return `${header(c)}
@@ -160,9 +165,7 @@ var<workgroup> rChunk: array<f32, NR * KC * TU>;
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 ${TILE}
-  let half = u.B * S * HD;
-  let cur = (u.t % 2u) * half;
-  let nxt = ((u.t + 1u) % 2u) * half;
+${STATE_HALVES}
   // (R h_{t−1}) for this invocation's unit and batch row, per recurrent block.
   var acc: array<f32, ${cell.recurrentGates.length}>;
   for (var k0 = 0u; k0 < D; k0 += KC) {
@@ -222,9 +225,7 @@ var<workgroup> part: array<f32, KS * BT * NR * 4u>;
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 ${SPLIT_TILE}
-  let half = u.B * S * HD;
-  let cur = (u.t % 2u) * half;
-  let nxt = ((u.t + 1u) % 2u) * half;
+${STATE_HALVES}
   // rt [H, D (k), NR·D]: the quad's 4 units of block g are one vec4 (D and u0 are multiples of 4), and
   // four consecutive k of h_{t−1} are one vec4 of sbuf (PER is a multiple of 4).
   var sums: array<vec4<f32>, NR>;
