@@ -58,83 +58,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();`;
 
-const FORWARD = `${PARAMS}
+/**
+ * One direction of the scan. Forward: y = W S, S ← Diag(d) S + B̂ᵀ y + R, writing every entering S and the
+ * last. Adjoint (reverse): y = B̂ G, G ← Diag(d) G + Wᵀ y + ∂L/∂S, writing every dR = G_{n+1} and dS_0. The
+ * two mirror each other with W and B̂ swapped, so one generator writes both.
+ */
+function scanKernel(o: {
+  reverse: boolean;
+  /** The product read first (y = left · tile) and the one applied transposed (tile += rightᵀ y). */
+  left: 'w' | 'bhat';
+  right: 'w' | 'bhat';
+  /** Added to the tile every chunk ([BH, NT, K, V]); the tile written per chunk; the final tile. */
+  input: string;
+  perChunk: string;
+  final: string;
+}): string {
+  return `${PARAMS}
 @group(0) @binding(1) var<storage, read> decay: array<f32>;
 @group(0) @binding(2) var<storage, read> bhat: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read> r: array<f32>;
+@group(0) @binding(4) var<storage, read> ${o.input}: array<f32>;
 @group(0) @binding(5) var<storage, read> start: array<f32>;
-@group(0) @binding(6) var<storage, read_write> states: array<f32>;
-@group(0) @binding(7) var<storage, read_write> last: array<f32>;
-${MAIN}
-  for (var n = 0u; n < u.NT; n++) {
-    let chunk = bh * u.NT + n;
-    for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
-      let vv = v0 + e % BV;
-      if (vv < V) { states[(chunk * K + e / BV) * V + vv] = st[e]; }
-    }
-    // y = W S, [C, BV].
-    for (var e = lid; e < C * BV; e += ${STATE_THREADS}u) {
-      let j = e / BV;
-      let c = e % BV;
-      var acc = 0.0;
-      for (var d = 0u; d < K; d++) { acc += w[(chunk * C + j) * K + d] * st[d * BV + c]; }
-      y[e] = acc;
-    }
-    workgroupBarrier();
-    // S ← Diag(d) S + B̂ᵀ y + R: entry e reads only itself and y, so it updates in place.
-    for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
-      let i = e / BV;
-      let c = e % BV;
-      let vv = v0 + c;
-      var acc = 0.0;
-      if (vv < V) {
-        acc = decay[chunk * K + i] * st[e] + r[(chunk * K + i) * V + vv];
-        for (var j = 0u; j < C; j++) { acc += bhat[(chunk * C + j) * K + i] * y[j * BV + c]; }
-      }
-      st[e] = acc;
-    }
-    workgroupBarrier();
-  }
-  for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
-    let vv = v0 + e % BV;
-    if (vv < V) { last[(bh * K + e / BV) * V + vv] = st[e]; }
-  }
-}`;
-
-// The tile holds G; `start` is the last state's gradient.
-const BACKWARD = `${PARAMS}
-@group(0) @binding(1) var<storage, read> decay: array<f32>;
-@group(0) @binding(2) var<storage, read> bhat: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read> dstates: array<f32>;
-@group(0) @binding(5) var<storage, read> start: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dr: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dfirst: array<f32>;
+@group(0) @binding(6) var<storage, read_write> ${o.perChunk}: array<f32>;
+@group(0) @binding(7) var<storage, read_write> ${o.final}: array<f32>;
 ${MAIN}
   for (var step = 0u; step < u.NT; step++) {
-    let chunk = bh * u.NT + u.NT - 1u - step;
+    let chunk = bh * u.NT + ${o.reverse ? 'u.NT - 1u - step' : 'step'};
     for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
       let vv = v0 + e % BV;
-      if (vv < V) { dr[(chunk * K + e / BV) * V + vv] = st[e]; }
+      if (vv < V) { ${o.perChunk}[(chunk * K + e / BV) * V + vv] = st[e]; }
     }
-    // y = B̂ G, [C, BV].
+    // y = left · tile, [C, BV].
     for (var e = lid; e < C * BV; e += ${STATE_THREADS}u) {
       let j = e / BV;
       let c = e % BV;
       var acc = 0.0;
-      for (var i = 0u; i < K; i++) { acc += bhat[(chunk * C + j) * K + i] * st[i * BV + c]; }
+      for (var i = 0u; i < K; i++) { acc += ${o.left}[(chunk * C + j) * K + i] * st[i * BV + c]; }
       y[e] = acc;
     }
     workgroupBarrier();
+    // tile ← Diag(d) tile + rightᵀ y + input: entry e reads only itself and y, so it updates in place.
     for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
       let i = e / BV;
       let c = e % BV;
       let vv = v0 + c;
       var acc = 0.0;
       if (vv < V) {
-        acc = decay[chunk * K + i] * st[e] + dstates[(chunk * K + i) * V + vv];
-        for (var j = 0u; j < C; j++) { acc += w[(chunk * C + j) * K + i] * y[j * BV + c]; }
+        acc = decay[chunk * K + i] * st[e] + ${o.input}[(chunk * K + i) * V + vv];
+        for (var j = 0u; j < C; j++) { acc += ${o.right}[(chunk * C + j) * K + i] * y[j * BV + c]; }
       }
       st[e] = acc;
     }
@@ -142,9 +113,21 @@ ${MAIN}
   }
   for (var e = lid; e < tile; e += ${STATE_THREADS}u) {
     let vv = v0 + e % BV;
-    if (vv < V) { dfirst[(bh * K + e / BV) * V + vv] = st[e]; }
+    if (vv < V) { ${o.final}[(bh * K + e / BV) * V + vv] = st[e]; }
   }
 }`;
+}
+
+const FORWARD = scanKernel({ reverse: false, left: 'w', right: 'bhat', input: 'r', perChunk: 'states', final: 'last' });
+// The tile holds G; `start` is the last state's gradient.
+const BACKWARD = scanKernel({
+  reverse: true,
+  left: 'bhat',
+  right: 'w',
+  input: 'dstates',
+  perChunk: 'dr',
+  final: 'dfirst',
+});
 
 function checkShapes(x: ChunkTransitions, initial?: Tensor) {
   if (x.r.shape.length !== 4) throw new RangeError(`${OP}: r must be [BH, NT, K, V], got ${x.r.describe()}`);
