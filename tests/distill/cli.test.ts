@@ -2,17 +2,14 @@
 // and messages, a config file run, and resume. Teachers here are randomly initialized run folders (written
 // without a GPU); only the one real run touches the device.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGraph } from '../../shared/graph/parse.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
-import { compileGraph } from '../../gpu/graph/compile.js';
-import { initialValues } from '../../gpu/nn/module.js';
 import type { TransferTable } from '../../gpu/distill/transfer.js';
 import { RunStore, type Run } from '../../main/host/runs/run-store.js';
-import { templatePath } from '../../main/host/templates.js';
+import { templateAt, untrainedRun as untrainedRunAt } from '../helpers/untrained-run.js';
 import { distillCommand } from '../../main/cli/distill.js';
 import { resumeRun } from '../../main/host/train-run.js';
 import { previewDistill } from '../../main/host/distill/index.js';
@@ -20,33 +17,8 @@ import { previewDistill } from '../../main/host/distill/index.js';
 const TEXT = new URL('../../assets/text/lighthouse.txt', import.meta.url).pathname;
 const runsDir = mkdtempSync(join(tmpdir(), 'statelab-distill-cli-'));
 
-function template(name: string, dModel = 32): GraphDoc {
-  const graph = parseGraph(readFileSync(templatePath(name)!, 'utf8'));
-  graph.model.d_model = dModel;
-  return graph;
-}
-
-/** A teacher run folder with randomly initialized parameters (what an untrained StateLab run holds). */
-function teacherRun(graph: GraphDoc, name: string): Run {
-  const model = compileGraph(graph);
-  const run = new RunStore(runsDir).create(
-    {
-      name,
-      data: { kind: 'text', path: TEXT, tokenizer: 'byte' },
-      train: { steps: 1, batch: 2, seqLen: 16 },
-      seed: 7,
-      versions: {},
-      device: {},
-    },
-    graph,
-    {},
-  );
-  const params = new Map(
-    model.specs.map((s) => [s.name, { shape: s.shape, data: Float32Array.from(initialValues(s, 7).data) }]),
-  );
-  run.saveCheckpoint({ step: 0, params, optimizer: new Map(), state: { step: 0, optimizerStep: 0, dataPosition: {} } });
-  return run;
-}
+const template = (name: string, dModel = 32): GraphDoc => templateAt(name, dModel);
+const teacherRun = (graph: GraphDoc, name: string): Run => untrainedRunAt(runsDir, TEXT, graph, name);
 
 async function cli(...argv: string[]) {
   let stdout = '';

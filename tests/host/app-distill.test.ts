@@ -8,7 +8,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseGraph } from '../../shared/graph/parse.js';
 import type { GraphDoc } from '../../shared/graph/schema.js';
 import { compileGraph } from '../../gpu/graph/compile.js';
 import { initialValues } from '../../gpu/nn/module.js';
@@ -17,7 +16,7 @@ import { menuTemplate } from '../../main/electron/menu.js';
 import { STUDENT_FAMILIES } from '../../main/host/distill/index.js';
 import { callLab, createLabService, SOURCE_ASSETS_DIR } from '../../main/host/lab-service.js';
 import { RunStore, type Run } from '../../main/host/runs/run-store.js';
-import { templatePath } from '../../main/host/templates.js';
+import { templateAt, untrainedRun as untrainedRunAt } from '../helpers/untrained-run.js';
 import {
   createLabClient,
   type DistillPreview,
@@ -35,33 +34,8 @@ const client = createLabClient((method, args) => callLab(host, method, args));
 let teacher: Run;
 let recurrent: Run;
 
-function template(name: string, dModel = 16): GraphDoc {
-  const graph = parseGraph(readFileSync(templatePath(name)!, 'utf8'));
-  graph.model.d_model = dModel;
-  return graph;
-}
-
-/** A run folder holding randomly initialized parameters at step 0 (what an untrained run holds). */
-function untrainedRun(graph: GraphDoc, name: string): Run {
-  const model = compileGraph(graph);
-  const run = new RunStore(runsDir).create(
-    {
-      name,
-      data: { kind: 'text', path: TEXT, tokenizer: 'byte' },
-      train: { steps: 1, batch: 2, seqLen: 16 },
-      seed: 7,
-      versions: {},
-      device: {},
-    },
-    graph,
-    {},
-  );
-  const params = new Map(
-    model.specs.map((s) => [s.name, { shape: s.shape, data: Float32Array.from(initialValues(s, 7).data) }]),
-  );
-  run.saveCheckpoint({ step: 0, params, optimizer: new Map(), state: { step: 0, optimizerStep: 0, dataPosition: {} } });
-  return run;
-}
+const template = (name: string, dModel = 16): GraphDoc => templateAt(name, dModel);
+const untrainedRun = (graph: GraphDoc, name: string): Run => untrainedRunAt(runsDir, TEXT, graph, name);
 
 const tiny = (overrides: Partial<DistillViewRequest> = {}): DistillViewRequest => ({
   teacher: teacher.id,
