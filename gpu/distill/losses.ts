@@ -13,7 +13,14 @@ import { checkDType, checkRank, checkSameEngine } from '../ops/checks.js';
 import { mul, scale, sub } from '../ops/elementwise.js';
 import { sumAll } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
-import { rowGrid, rowMain, rowWorkgroupSize, workgroupReduce, WGSL_SPECIAL_VALUES } from '../ops/wgsl.js';
+import {
+  rowGrid,
+  rowMain,
+  rowMeanKernel,
+  rowWorkgroupSize,
+  workgroupReduce,
+  WGSL_SPECIAL_VALUES,
+} from '../ops/wgsl.js';
 import type { Tensor } from '../tensor.js';
 
 export interface KlOptions {
@@ -78,29 +85,8 @@ ${rowMain(size)}
 }`;
 }
 
-// One workgroup sums rows in a fixed order (deterministic, no atomics): loss = τ² Σ kl / count, and count.
-const MEAN_KERNEL = `
-struct Params { rows: u32, factor: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> rowLoss: array<f32>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(3) var<storage, read_write> scoredCount: array<f32>;
-${workgroupReduce(256)}
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) tid: u32) {
-  var localLoss = 0.0;
-  var localCount = 0.0;
-  for (var r = tid; r < u.rows; r += 256u) {
-    localLoss += rowLoss[2u * r];
-    localCount += rowLoss[2u * r + 1u];
-  }
-  let total = workgroupSum(localLoss, tid);
-  let count = workgroupSum(localCount, tid);
-  if (tid == 0u) {
-    loss[0] = select(0.0, u.factor * total / count, count > 0.0);
-    scoredCount[0] = count;
-  }
-}`;
+// loss = τ² Σ kl / count (τ² is the factor), and the count for the backward.
+const MEAN_KERNEL = rowMeanKernel({ factor: true, writeCount: true });
 
 /** d loss / d student = g · τ / count · (q − p) on scored rows, 0 elsewhere. */
 function gradKernel(size: number): string {

@@ -10,7 +10,7 @@ import { record } from '../autograd.js';
 import { uniformBytes } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { checkDType, checkRank, checkSameEngine } from './checks.js';
-import { rowGrid, rowMain, rowWorkgroupSize, workgroupReduce, WGSL_SPECIAL_VALUES } from './wgsl.js';
+import { rowGrid, rowMain, rowMeanKernel, rowWorkgroupSize, workgroupReduce, WGSL_SPECIAL_VALUES } from './wgsl.js';
 
 export interface CrossEntropyOptions {
   /** Rows whose target equals this value do not count (PyTorch's default, -100). */
@@ -82,25 +82,8 @@ ${rowMain(size)}
 }`;
 }
 
-// One workgroup sums the per-row losses and counts in a fixed order: deterministic, no atomics.
-const MEAN_KERNEL = `
-struct Params { rows: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> rowLoss: array<f32>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-${workgroupReduce(256)}
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) tid: u32) {
-  var localLoss = 0.0;
-  var localCount = 0.0;
-  for (var r = tid; r < u.rows; r += 256u) {
-    localLoss += rowLoss[2u * r];
-    localCount += rowLoss[2u * r + 1u];
-  }
-  let total = workgroupSum(localLoss, tid);
-  let count = workgroupSum(localCount, tid);
-  if (tid == 0u) { loss[0] = select(0.0, total / count, count > 0.0); }
-}`;
+// The mean over counted rows.
+const MEAN_KERNEL = rowMeanKernel({ factor: false, writeCount: false });
 
 // The number of counted rows, for the backward's 1/count scale.
 const COUNT_KERNEL = `

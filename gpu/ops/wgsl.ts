@@ -65,3 +65,33 @@ fn nan_() -> f32 {
   var bits = 0x7fc00000u;
   return bitcast<f32>(bits);
 }`;
+
+/**
+ * One workgroup of 256 sums per-row (loss, counted) pairs from `rowLoss` [2·rows] in a fixed order
+ * (deterministic, no atomics): loss[0] = factor · Σ loss / Σ counted, 0 when nothing is counted. With
+ * `factor` the uniform block carries it after `rows` (else 1); with `writeCount` the count goes to binding 3.
+ */
+export function rowMeanKernel(options: { factor: boolean; writeCount: boolean }): string {
+  const factor = options.factor ? 'u.factor * ' : '';
+  return `
+struct Params { rows: u32${options.factor ? ', factor: f32' : ''} }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> rowLoss: array<f32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+${options.writeCount ? '@group(0) @binding(3) var<storage, read_write> scoredCount: array<f32>;' : ''}
+${workgroupReduce(256)}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) tid: u32) {
+  var localLoss = 0.0;
+  var localCount = 0.0;
+  for (var r = tid; r < u.rows; r += 256u) {
+    localLoss += rowLoss[2u * r];
+    localCount += rowLoss[2u * r + 1u];
+  }
+  let total = workgroupSum(localLoss, tid);
+  let count = workgroupSum(localCount, tid);
+  if (tid == 0u) {
+    loss[0] = select(0.0, ${factor}total / count, count > 0.0);${options.writeCount ? '\n    scoredCount[0] = count;' : ''}
+  }
+}`;
+}
