@@ -183,6 +183,8 @@ function dispatchMatmul(
     );
     return out;
   }
+  const split = options.tile ? 1 : splitKFactor(p, transA, transB, !!bias, !!band);
+  if (split > 1) return splitKMatmul(engine, a, b, p, split, options);
   const tile = options.tile ?? chooseTile(M, N, batch, engine.ctx.limits);
   flags.aligned = !tile.guards && M % tile.bm === 0 && N % tile.bn === 0 && K % tile.bk === 0 && K > 0;
   const key = `t${JSON.stringify(tile)}${JSON.stringify(flags)}`;
@@ -204,6 +206,62 @@ function dispatchMatmul(
     },
   );
   return out;
+}
+
+/** Split-K aims for this many workgroups (two waves on a 132-SM GPU; harmless on smaller ones). */
+const SPLIT_K_TARGET_GROUPS = 264;
+/** Shortest K slice worth a partial product of its own. */
+const SPLIT_K_MIN_SLICE = 256;
+
+/**
+ * How many K slices the weight-gradient form takes: aᵀ·b with K the outer dim of both operands (x [B·T,
+ * d_in]ᵀ · dy [B·T, d_out]). There the output has few tiles (16 for 256×256) while K = B·T is long, so a
+ * handful of SMs each walk all of K and the rest idle — on an H100 these products were half of a small
+ * Llama step's matmul time. Powers of two that divide K into slices of ≥ 256 (multiples of 16).
+ */
+export function splitKFactor(
+  p: Pick<Plan, 'M' | 'N' | 'K' | 'batch'>,
+  transA: boolean,
+  transB: boolean,
+  bias = false,
+  band = false,
+): number {
+  if (!transA || transB || bias || band || p.batch !== 1) return 1;
+  const tiles = Math.ceil(p.M / SMALL_TILE.bm) * Math.ceil(p.N / SMALL_TILE.bn);
+  let split = 1;
+  while (
+    tiles * split * 2 <= SPLIT_K_TARGET_GROUPS &&
+    p.K % (split * 2 * 16) === 0 &&
+    p.K / (split * 2) >= SPLIT_K_MIN_SLICE
+  ) {
+    split *= 2;
+  }
+  return split;
+}
+
+/**
+ * aᵀ·b with K cut into `split` slices: both operands are [K, ·] in memory, so [split, K/split, ·] is a free
+ * reshape and the slices are one batched product [split, M, N], summed over the slices in a fixed order
+ * (deterministic, no atomics).
+ */
+function splitKMatmul(engine: Engine, a: Tensor, b: Tensor, p: Plan, split: number, options: MatmulOptions): Tensor {
+  const { M, N, K } = p;
+  return engine.noGrad(() => {
+    const aSlices = reshape(a, [split, K / split, M]);
+    const bSlices = reshape(b, [split, K / split, N]);
+    const partial = dispatchMatmul(
+      engine,
+      aSlices,
+      bSlices,
+      plan('matmul', aSlices, bSlices, true, false),
+      true,
+      false,
+      options,
+    );
+    const out = reshape(sum(partial, 0), [...p.batchShape, M, N]);
+    partial.release();
+    return out;
+  });
 }
 
 /** The shape heuristic between the two tile sizes (within the device's workgroup-memory limit). */

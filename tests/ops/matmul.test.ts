@@ -6,6 +6,7 @@ import {
   matmul,
   LARGE_TILE,
   SMALL_TILE,
+  splitKFactor,
   UNSAFE_FAST_TILE,
   type MatmulOptions,
   type TileConfig,
@@ -101,6 +102,35 @@ describe('matmul: 2-D products of any shape, all four transpose combinations', (
     const e = await engine();
     const y = matmul(e.fromArray([], [3, 0]), e.fromArray([], [0, 2]));
     await expectGpuClose(y, { shape: [3, 2], data: new Float64Array(6) }, 0, 'K = 0 gives zeros');
+  });
+});
+
+describe('matmul: split-K for the weight-gradient form aᵀ·b', () => {
+  it('splits only aᵀ·b with few output tiles and a long K, into slices of ≥ 256 that divide K', () => {
+    expect(splitKFactor({ M: 256, N: 256, K: 8192, batch: 1 }, true, false)).toBe(16);
+    expect(splitKFactor({ M: 256, N: 704, K: 8192, batch: 1 }, true, false)).toBe(4);
+    expect(splitKFactor({ M: 24, N: 20, K: 1000, batch: 1 }, true, false)).toBe(1); // 1000 = 8 · 125: no slice of 16s
+    expect(splitKFactor({ M: 4096, N: 4096, K: 8192, batch: 1 }, true, false)).toBe(1); // enough tiles already
+    expect(splitKFactor({ M: 256, N: 256, K: 8192, batch: 2 }, true, false)).toBe(1);
+    expect(splitKFactor({ M: 256, N: 256, K: 8192, batch: 1 }, false, false)).toBe(1);
+    expect(splitKFactor({ M: 256, N: 256, K: 8192, batch: 1 }, true, true)).toBe(1);
+  });
+
+  it('aᵀ·b with K = 4096 in 16 slices: forward and gradients equal the float64 reference', async () => {
+    expect(splitKFactor({ M: 24, N: 20, K: 4096, batch: 1 }, true, false)).toBe(16);
+    await checkMatmul([4096, 24], [4096, 20], { transA: true }, 'split-K 4096');
+  });
+
+  it("a linear layer's weight gradient over 2048 rows (split-K in the backward) equals the reference", async () => {
+    const e = await engine();
+    const seed = freshSeed();
+    const x = toFloat32(randn([2048, 12], seed));
+    const w = toFloat32(randn([16, 12], seed + 1));
+    const g = toFloat32(randn([2048, 16], seed + 2));
+    const [, gw] = linearGradRef(x, w, g);
+    const wt = upload(e, w, true);
+    backward(linear(upload(e, x), wt), upload(e, g));
+    await expectGpuClose(wt.grad!, gw, 1e-4, 'weight gradient');
   });
 });
 
