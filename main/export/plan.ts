@@ -73,6 +73,9 @@ function planNode(r: ResolvedNode, vocab: number): PlanNode {
     default:
       config = kind.startsWith(MIXER_PREFIX) ? { d_model: width, ...p } : { ...p };
   }
+  // o_bias exists for Hugging Face teachers only; the code exporters refuse it when set, and their
+  // Attention classes take no such argument, so the plan leaves out its default (false).
+  if (kind === `${MIXER_PREFIX}attention` && config.o_bias === false) delete config.o_bias;
   return { id: r.node.id, kind, inputs, output, config };
 }
 
