@@ -29,6 +29,9 @@ describe('embedding', () => {
     { vocab: 50, dim: 4, idsShape: [37] },
     { vocab: 4, dim: 2, idsShape: [2, 2, 130] },
     { vocab: 9, dim: 3, idsShape: [1] },
+    // Past one workgroup's block of 1024 pairs: stages across blocks run as global passes, the rest locally.
+    { vocab: 40, dim: 3, idsShape: [3, 1000] },
+    { vocab: 300, dim: 2, idsShape: [1500] },
   ];
   for (const { vocab, dim, idsShape } of cases) {
     it(`V=${vocab} D=${dim} ids [${idsShape}]: GPU gather and scatter-add gradient equal the reference`, async () => {
